@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make demo` and `make test` (what CI runs).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: install lint typecheck unit test demo bench chaos clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+lint: install
+	$(BIN)/ruff check libs services tests bench migrations
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+# Everything CI runs: lint, types, and every test against real RabbitMQ, Redis and PostgreSQL
+# (RABBITMQ_URL / REDIS_URL / DATABASE_URL, else the local default ports, else testcontainers).
+test: lint typecheck
+	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The whole pipeline on local servers against the Fortnox sandbox; KEEP=1 keeps it running.
+demo: install
+	$(BIN)/woonox demo $(if $(KEEP),--keep,)
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,19 @@
+"""`woonox`, the operator CLI. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from libs.cli import db, demo, keygen, map, sandbox, tenant
+
+app = typer.Typer(
+    help="woonox: WooCommerce → Fortnox, nothing lost, nothing booked twice.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold secrets
+)
+app.add_typer(tenant.app, name="tenant")
+app.add_typer(db.app, name="db")
+app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(map.app, name="map")
+app.command("keygen")(keygen.keygen)
+app.command("demo")(demo.demo)

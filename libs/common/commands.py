@@ -1,0 +1,113 @@
+"""Commands from the mapper to the writers: the *desired state* of one Fortnox object.
+
+A command is level-triggered: it says what the Fortnox document for one WooCommerce order snapshot
+must look like, not what to do. The writer compares it with what Fortnox holds and converges, so
+duplicates, replays and reordering end in one document per (tenant, order, kind). Bodies use
+Fortnox's own field names (../shared/fortnox/FACTS.md, "Resources the integration uses").
+
+Routing keys (message types):
+    fortnox.command.document   DocumentCommand
+    fortnox.command.article    ArticleCommand
+    fortnox.command.customer   CustomerCommand
+    woo.command.stock          StockCommand (Fortnox -> WooCommerce)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ArticleCommand",
+    "CustomerCommand",
+    "CustomerMatch",
+    "DocumentCommand",
+    "DocumentKind",
+    "PaymentIntent",
+    "StockCommand",
+    "external_reference",
+]
+
+DocumentKind = Literal["order", "invoice", "offer"]
+
+COMMAND_DOCUMENT = "fortnox.command.document"
+COMMAND_ARTICLE = "fortnox.command.article"
+COMMAND_CUSTOMER = "fortnox.command.customer"
+COMMAND_STOCK = "woo.command.stock"
+
+
+def external_reference(tenant: str, woo_order_id: int | str) -> str:
+    """The reference stamped in ExternalInvoiceReference1 (≤ 80 chars, FACTS.md): the writer's
+    ledger of last resort, searched with an exact comparison since Fortnox's search is substring."""
+    return f"woonox:{tenant}:order:{woo_order_id}"[:80]
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerMatch(_Command):
+    """How the writer finds an existing Fortnox customer before creating one."""
+
+    email: str | None = None
+    organisation_number: str | None = None
+    woo_customer_id: int | None = None
+
+
+class CustomerCommand(_Command):
+    tenant: str
+    match: CustomerMatch
+    body: dict[str, Any] = Field(description="Fortnox Customer body, without CustomerNumber")
+    create_if_missing: bool = True
+
+
+class PaymentIntent(_Command):
+    """Register (and bookkeep) a payment once the invoice exists."""
+
+    amount: Decimal
+    amount_currency: Decimal | None = None
+    payment_date: str
+    mode_of_payment: str | None = None
+    bookkeep: bool = True
+
+
+class DocumentCommand(_Command):
+    tenant: str
+    woo_order_id: int
+    kind: DocumentKind
+    snapshot_modified: datetime
+    external_ref: str
+    woo_status: str = ""
+    customer: CustomerCommand
+    document: dict[str, Any] = Field(
+        description="Fortnox Order/Invoice/Offer body without CustomerNumber; the writer fills it in"
+    )
+    convert_to_invoice: bool = False
+    cancel: bool = False
+    payment: PaymentIntent | None = None
+    credit_rows: list[dict[str, Any]] | None = Field(
+        default=None, description="Rows of a credit invoice for refunds not yet credited"
+    )
+    refund_ids: list[int] = Field(default_factory=list)
+
+
+class ArticleCommand(_Command):
+    tenant: str
+    woo_product_id: int
+    snapshot_modified: datetime | None = None
+    body: dict[str, Any] = Field(description="Fortnox Article body with ArticleNumber")
+    price_list: str | None = None
+    price: Decimal | None = None
+
+
+class StockCommand(_Command):
+    tenant: str
+    woo_product_id: int
+    woo_parent_id: int | None = None
+    stock_quantity: int | None = None
+    regular_price: Decimal | None = None
+    origin: Literal["fortnox"] = "fortnox"
+    fortnox_modified: str | None = None

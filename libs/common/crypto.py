@@ -1,0 +1,48 @@
+"""Encryption of secrets at rest (webhook secrets, WooCommerce keys, Fortnox tokens).
+
+Fernet (AES-128-CBC + HMAC-SHA256) through `MultiFernet`: the first key encrypts, every key
+decrypts, so keys rotate by prepending a new one and re-encrypting (`SecretBox.rotate`).
+"""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from libs.common.errors import PermanentError
+
+__all__ = ["SecretBox", "generate_key"]
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+class SecretBox:
+    def __init__(self, keys: str) -> None:
+        parts = [k.strip() for k in keys.split(",") if k.strip()]
+        if not parts:
+            raise PermanentError(
+                "no encryption key configured: set WOONOX_SECRET_KEYS (generate one with "
+                "`woonox keygen`)",
+                code="no-secret-key",
+            )
+        try:
+            self._fernet = MultiFernet([Fernet(k.encode()) for k in parts])
+        except ValueError as exc:
+            raise PermanentError(f"WOONOX_SECRET_KEYS holds an invalid key: {exc}", code="bad-secret-key") from exc
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise PermanentError(
+                "a stored secret cannot be decrypted with WOONOX_SECRET_KEYS (was the key rotated away?)",
+                code="undecryptable-secret",
+            ) from exc
+
+    def rotate(self, token: str) -> str:
+        """Re-encrypt `token` under the first (newest) key."""
+        return self._fernet.rotate(token.encode()).decode()

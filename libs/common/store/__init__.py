@@ -1,0 +1,1 @@
+"""The store of record (PostgreSQL): tenants, credentials, the booking map, cursors, audit trail."""

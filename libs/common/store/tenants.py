@@ -1,0 +1,148 @@
+"""Tenants (shops) and their credentials, decrypted only in memory, as `SecretStr`."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.common.crypto import SecretBox
+from libs.common.errors import PermanentError
+from libs.common.store.models import TenantRow
+
+__all__ = ["Tenant", "TenantNew", "TenantStore"]
+
+_TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class TenantNew(BaseModel):
+    """What an operator supplies to add a shop."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str = ""
+    shop_url: str
+    webhook_secret: SecretStr = Field(min_length=8)
+    woo_consumer_key: SecretStr | None = None
+    woo_consumer_secret: SecretStr | None = None
+    fortnox_api_url: str = "https://api.fortnox.se"
+    fortnox_auth_url: str = "https://apps.fortnox.se"
+    fortnox_client_id: str = ""
+    fortnox_client_secret: SecretStr | None = None
+    fortnox_tenant_id: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _TENANT_ID.match(value):
+            raise ValueError("tenant id: lowercase letters, digits and '-', at most 63, e.g. 'my-shop'")
+        return value
+
+    @field_validator("shop_url", "fortnox_api_url", "fortnox_auth_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+
+class Tenant(TenantNew):
+    status: str = "active"
+    status_reason: str | None = None
+    created_at: datetime | None = None
+
+
+class TenantStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
+        self._sessions = sessions
+        self._box = box
+
+    def _enc(self, value: SecretStr | None) -> str | None:
+        return self._box.encrypt(value.get_secret_value()) if value is not None else None
+
+    def _dec(self, value: str | None) -> SecretStr | None:
+        return SecretStr(self._box.decrypt(value)) if value is not None else None
+
+    def _to_model(self, row: TenantRow) -> Tenant:
+        return Tenant(
+            id=row.id,
+            name=row.name,
+            shop_url=row.shop_url,
+            webhook_secret=SecretStr(self._box.decrypt(row.webhook_secret_enc)),
+            woo_consumer_key=self._dec(row.woo_consumer_key_enc),
+            woo_consumer_secret=self._dec(row.woo_consumer_secret_enc),
+            fortnox_api_url=row.fortnox_api_url,
+            fortnox_auth_url=row.fortnox_auth_url,
+            fortnox_client_id=row.fortnox_client_id,
+            fortnox_client_secret=self._dec(row.fortnox_client_secret_enc),
+            fortnox_tenant_id=row.fortnox_tenant_id,
+            settings=row.settings or {},
+            status=row.status,
+            status_reason=row.status_reason,
+            created_at=row.created_at,
+        )
+
+    async def add(self, tenant: TenantNew, *, replace: bool = False) -> Tenant:
+        async with self._sessions.begin() as session:
+            existing = await session.get(TenantRow, tenant.id)
+            if existing is not None and not replace:
+                raise PermanentError(f"tenant {tenant.id!r} exists already", code="tenant-exists")
+            row = existing or TenantRow(id=tenant.id)
+            row.name = tenant.name
+            row.shop_url = tenant.shop_url
+            row.webhook_secret_enc = self._box.encrypt(tenant.webhook_secret.get_secret_value())
+            row.woo_consumer_key_enc = self._enc(tenant.woo_consumer_key)
+            row.woo_consumer_secret_enc = self._enc(tenant.woo_consumer_secret)
+            row.fortnox_api_url = tenant.fortnox_api_url
+            row.fortnox_auth_url = tenant.fortnox_auth_url
+            row.fortnox_client_id = tenant.fortnox_client_id
+            row.fortnox_client_secret_enc = self._enc(tenant.fortnox_client_secret)
+            row.fortnox_tenant_id = tenant.fortnox_tenant_id
+            row.settings = tenant.settings
+            row.status = "active"
+            row.status_reason = None
+            session.add(row)
+        got = await self.get(tenant.id)
+        assert got is not None
+        return got
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        async with self._sessions() as session:
+            row = await session.get(TenantRow, tenant_id)
+            return self._to_model(row) if row is not None else None
+
+    async def require(self, tenant_id: str) -> Tenant:
+        tenant = await self.get(tenant_id)
+        if tenant is None:
+            raise PermanentError(f"unknown tenant {tenant_id!r}", code="unknown-tenant")
+        return tenant
+
+    async def list(self) -> list[Tenant]:
+        async with self._sessions() as session:
+            rows = (await session.scalars(select(TenantRow).order_by(TenantRow.id))).all()
+            return [self._to_model(r) for r in rows]
+
+    async def remove(self, tenant_id: str) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(delete(TenantRow).where(TenantRow.id == tenant_id))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def update_settings(self, tenant_id: str, settings: dict[str, Any]) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(TenantRow, tenant_id)
+            if row is None:
+                raise PermanentError(f"unknown tenant {tenant_id!r}", code="unknown-tenant")
+            row.settings = settings
+
+    async def set_status(self, tenant_id: str, status: str, reason: str | None = None) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(TenantRow, tenant_id)
+            if row is not None:
+                row.status = status
+                row.status_reason = reason

@@ -1,0 +1,104 @@
+"""Shared fixtures. Every test that touches a server gets its own exchange/queue prefix, Redis key
+prefix and PostgreSQL schema, so tests cannot see each other (and may run beside a live stack)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aio_pika
+import pytest
+import redis.asyncio as aioredis
+
+from libs.common.crypto import generate_key
+from libs.common.settings import CommonSettings
+from libs.common.store.db import drop_schema, make_engine, make_sessionmaker
+from libs.common.store.migrate import upgrade
+from libs.common.topology import Topology
+from tests.servers import Servers, resolve, stop_containers
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    try:
+        found = resolve()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield found
+    stop_containers()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def secret_keys() -> str:
+    return generate_key()
+
+
+@pytest.fixture
+def service_env(servers: Servers, prefix: str, secret_keys: str) -> dict[str, str]:
+    """Environment for a service process (or CommonSettings) confined to this test's prefix."""
+    return {
+        "RABBITMQ_URL": servers.rabbitmq_url,
+        "REDIS_URL": servers.redis_url,
+        "DATABASE_URL": servers.database_url,
+        "WOONOX_BROKER_PREFIX": prefix,
+        "WOONOX_REDIS_PREFIX": prefix,
+        "WOONOX_DB_SCHEMA": prefix,
+        "WOONOX_SECRET_KEYS": secret_keys,
+    }
+
+
+@pytest.fixture
+def settings(service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> CommonSettings:
+    for key, value in service_env.items():
+        monkeypatch.setenv(key, value)
+    return CommonSettings()
+
+
+@pytest.fixture
+async def topology(settings: CommonSettings) -> AsyncIterator[Topology]:
+    topo = Topology(settings.broker_prefix)
+    await topo.declare_on(settings.rabbitmq_url)
+    yield topo
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    async with connection:
+        await topo.delete(await connection.channel())
+
+
+@pytest.fixture
+async def database(settings: CommonSettings) -> AsyncIterator[object]:
+    """Migrated schema of this test; yields a sessionmaker; dropped afterwards."""
+    await upgrade(settings.database_url, settings.db_schema)
+    engine = make_engine(settings.database_url, settings.db_schema, pool_size=2)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+    await drop_schema(settings.database_url, settings.db_schema)
+
+
+@pytest.fixture
+async def redis_client(settings: CommonSettings) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(settings.redis_url)
+    yield client
+    async for key in client.scan_iter(match=f"{settings.redis_prefix}:*", count=1000):
+        await client.delete(key)
+    await client.aclose()
+
+
+def shared_path(*parts: str) -> Path:
+    """A file of ../shared (read-only input; tests may read it, woonox itself never does)."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"{path} is missing: the tests read ../shared beside the clone", pytrace=False)
+    return path
+
+
+os.environ.setdefault("WOONOX_LOG_JSON", "true")

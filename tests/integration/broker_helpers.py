@@ -1,0 +1,54 @@
+"""Reading queues in integration tests: bounded waits on conditions, never sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if await condition():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+        await asyncio.sleep(0.05)
+
+
+async def drain(url: str, queue: str, *, expect: int, timeout: float = 20.0) -> list[AbstractIncomingMessage]:
+    """Get `expect` messages from `queue` (acking them), waiting at most `timeout`."""
+    got: list[AbstractIncomingMessage] = []
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        q = await channel.declare_queue(queue, passive=True)
+
+        async def enough() -> bool:
+            while len(got) < expect:
+                message = await q.get(fail=False, no_ack=True)
+                if message is None:
+                    return False
+                got.append(message)
+            return True
+
+        await wait_for(enough, timeout=timeout, what=f"{expect} messages in {queue} (got {len(got)})")
+    return got
+
+
+async def depth(url: str, queue: str) -> int:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        q = await channel.declare_queue(queue, passive=True)
+        return int(q.declaration_result.message_count or 0)
+
+
+def header(message: AbstractIncomingMessage, key: str) -> Any:
+    value = (message.headers or {}).get(key)
+    return value.decode() if isinstance(value, bytes) else value

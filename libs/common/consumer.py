@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from libs.common.outcome import Handler, Outcome
 from libs.common.publisher import Publisher
 from libs.common.settings import CommonSettings
+from libs.common.tenant_queues import TenantQueues, TenantSource
 from libs.common.topology import ConsumerGroup, Topology
 
 __all__ = ["ConsumerService", "health_routes"]
@@ -53,6 +54,7 @@ class ConsumerService:
         )
         self._startup: list[Any] = []
         self._shutdown: list[Any] = []
+        self._tenant_groups: list[TenantQueues] = []
 
     def consume(self, group: ConsumerGroup, handler: Handler, *, description: str | None = None) -> None:
         outcome = Outcome(self.publisher, group)
@@ -64,6 +66,13 @@ class ConsumerService:
         )
         async def _consume(message: RabbitMessage) -> None:
             await outcome.run(message.raw_message, handler)
+
+    def consume_per_tenant(self, group: ConsumerGroup, handler: Handler, tenants: TenantSource) -> TenantQueues:
+        """Consume a per-tenant group: one queue per tenant that `tenants()` lists (polled)."""
+        consumer = TenantQueues(self.settings.rabbitmq_url, self.publisher, group, handler, tenants,
+                                prefetch=self.settings.prefetch)
+        self._tenant_groups.append(consumer)
+        return consumer
 
     def on_startup(self, fn: Any) -> Any:
         self._startup.append(fn)
@@ -81,10 +90,14 @@ class ConsumerService:
         for fn in self._startup:
             await fn()
         await self.broker.start()
+        for group in self._tenant_groups:
+            await group.start()
         log.info("service_started", service=self.name)
         try:
             yield self
         finally:
+            for group in self._tenant_groups:
+                await group.stop()
             await self.broker.stop()
             for fn in reversed(self._shutdown):
                 await fn()
@@ -93,7 +106,8 @@ class ConsumerService:
 
     def ready(self) -> bool:
         connection = getattr(self.broker, "_connection", None)
-        return self.publisher.connected and connection is not None and not connection.is_closed
+        return (self.publisher.connected and connection is not None and not connection.is_closed
+                and all(g.connected for g in self._tenant_groups))
 
     def asgi(self) -> FastAPI:
         @contextlib.asynccontextmanager

@@ -29,7 +29,7 @@ from libs.common import metrics
 from libs.common.envelope import Envelope
 from libs.common.errors import PermanentError, TransientError, WoonoxError
 from libs.common.publisher import Publisher
-from libs.common.topology import ConsumerGroup
+from libs.common.topology import RETURN_HEADER, ConsumerGroup
 
 __all__ = ["DEAD_LETTER_HEADERS", "Handler", "Outcome"]
 
@@ -58,10 +58,11 @@ def _clip(text: str, limit: int = 1000) -> str:
 
 
 class Outcome:
-    def __init__(self, publisher: Publisher, group: ConsumerGroup) -> None:
+    def __init__(self, publisher: Publisher, group: ConsumerGroup, queue: str | None = None) -> None:
         self.publisher = publisher
         self.group = group
-        self.queue = publisher.topology.queue(group)
+        self.dlq_key = publisher.topology.queue(group)
+        self.queue = queue or self.dlq_key  # the queue consumed from: where retries return to
 
     async def run(self, message: AbstractIncomingMessage, handler: Handler) -> None:
         started = time.perf_counter()
@@ -113,7 +114,7 @@ class Outcome:
             # Never retry sooner than the error asked for (e.g. a tenant's token is being refreshed).
             while level < len(self.group.retry_delays) - 1 and self.group.retry_delays[level] < delay_hint:
                 level += 1
-        headers.update({H_ATTEMPT: attempt, H_LAST_ERROR: _clip(str(exc))})
+        headers.update({H_ATTEMPT: attempt, H_LAST_ERROR: _clip(str(exc)), RETURN_HEADER: self.queue})
         headers.setdefault(H_ROUTING_KEY, message.routing_key or "")
         await self.publisher.publish_raw(
             body=message.body,
@@ -152,7 +153,7 @@ class Outcome:
         await self.publisher.publish_raw(
             body=message.body,
             exchange=self.publisher.topology.dlx,
-            routing_key=self.queue,
+            routing_key=self.dlq_key,
             headers=headers,
             message_id=message.message_id,
             correlation_id=message.correlation_id,

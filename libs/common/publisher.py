@@ -7,7 +7,6 @@ or a refused one (nack, e.g. `x-overflow: reject-publish` on a full queue) raise
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +30,7 @@ class Publisher:
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
-        self._lock = asyncio.Lock()
+        self._tenant_queues: set[tuple[str, str]] = set()
 
     async def connect(self, *, declare: bool = True) -> None:
         try:
@@ -58,12 +57,26 @@ class Publisher:
             await self._connection.close()
             self._connection = None
 
-    async def publish(self, envelope: Envelope, *, routing_key: str | None = None) -> None:
-        """Publish an event or command to the events exchange, routed by its type."""
+    async def _ensure_tenant_queues(self, envelope: Envelope) -> None:
+        """A per-tenant group's queue must exist before its first command (mandatory publish)."""
+        for group in self.topology.per_tenant_groups_for(envelope.type):
+            if (group.name, envelope.tenant) in self._tenant_queues:
+                continue
+            if self._channel is None:
+                raise TransientError("publisher is not connected", code="broker-unavailable")
+            try:
+                await self.topology.declare_tenant(self._channel, group, envelope.tenant)
+            except (aiormq.exceptions.AMQPError, OSError, ConnectionError) as exc:
+                raise TransientError(f"cannot declare tenant queue: {exc!r}", code="broker-unavailable") from exc
+            self._tenant_queues.add((group.name, envelope.tenant))
+
+    async def publish(self, envelope: Envelope) -> None:
+        """Publish an event or command to the events exchange, routed by its type (and tenant)."""
+        await self._ensure_tenant_queues(envelope)
         await self.publish_raw(
             body=envelope.body,
             exchange=self.topology.exchange,
-            routing_key=routing_key or envelope.type,
+            routing_key=self.topology.routing_key(envelope.type, envelope.tenant),
             message_id=envelope.id,
             correlation_id=envelope.correlation_id,
             message_type=envelope.type,

@@ -8,9 +8,19 @@ a ladder of queues with a fixed TTL each.
 
     <prefix>.events            topic exchange: every event and command, routing key = message type
     <prefix>.dlx               direct exchange: dead letters, routing key = the consumer group's queue
+    <prefix>.return            headers exchange: brings a delayed retry back to the exact queue it
+                               left (header `woonox-return-to`; RabbitMQ ignores `x-` headers there)
     <queue>                    quorum queue per consumer group, bound to the routing keys it reads
-    <queue>.retry.<n>          quorum delay queue: TTL, then dead-letters back to <queue>
+    <queue>.<tenant>           per-tenant quorum queue, for groups that must be fair across tenants
+    <queue>.retry.<n>          quorum delay queue: TTL, then dead-letters to <prefix>.return
     <queue>.dlq                quorum queue of dead letters, read by `woonox dlq`
+
+Fairness (the fortnox-writer group): Fortnox allows each tenant 25 requests per 5 s, so a tenant
+with a backlog is slow by necessity. If all tenants shared one queue, an idle shop's order would
+wait behind the whole backlog. The writer group therefore has one queue per tenant
+(`<prefix>.fortnox-writer.<tenant>`, routing key `fortnox.command.<kind>.<tenant>`), each
+consumed with its own bounded prefetch: a backlog fills only its own queue. Retries and dead
+letters stay shared per group (three queues, not three per tenant).
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ DELIVERY_LIMIT = 20
 # With reject-publish a full queue refuses new messages (the publisher gets a nack and ingest a
 # 503) instead of silently dropping the oldest.
 MAX_LENGTH = 1_000_000
+RETURN_HEADER = "woonox-return-to"
 
 
 @dataclass(frozen=True)
@@ -40,10 +51,11 @@ class ConsumerGroup:
     retry_delays: tuple[float, ...] = (1, 5, 30, 120, 600)
     max_attempts: int = 8
     single_active_consumer: bool = False
+    per_tenant: bool = False
 
 
 MAPPER = ConsumerGroup("mapper", ("woo.order.*", "woo.product.*", "woo.customer.*", "fortnox.article.*"))
-FORTNOX_WRITER = ConsumerGroup("fortnox-writer", ("fortnox.command.*",))
+FORTNOX_WRITER = ConsumerGroup("fortnox-writer", ("fortnox.command.*.{tenant}",), per_tenant=True)
 WOO_WRITER = ConsumerGroup("woo-writer", ("woo.command.*",))
 RESULTS = ConsumerGroup("results", ("fortnox.result.*",))
 
@@ -60,6 +72,24 @@ class Topology:
     @property
     def dlx(self) -> str:
         return f"{self.prefix}.dlx"
+
+    @property
+    def return_exchange(self) -> str:
+        return f"{self.prefix}.return"
+
+    def tenant_queue(self, group: ConsumerGroup, tenant: str) -> str:
+        return f"{self.queue(group)}.{tenant}"
+
+    def routing_key(self, message_type: str, tenant: str) -> str:
+        """Commands to per-tenant groups carry the tenant in the routing key."""
+        for group in self.groups:
+            if group.per_tenant and any(_matches(b.replace(".{tenant}", ""), message_type) for b in group.bindings):
+                return f"{message_type}.{tenant}"
+        return message_type
+
+    def per_tenant_groups_for(self, message_type: str) -> list[ConsumerGroup]:
+        return [g for g in self.groups if g.per_tenant
+                and any(_matches(b.replace(".{tenant}", ""), message_type) for b in g.bindings)]
 
     def queue(self, group: ConsumerGroup | str) -> str:
         return f"{self.prefix}.{group if isinstance(group, str) else group.name}"
@@ -97,16 +127,27 @@ class Topology:
             args["x-single-active-consumer"] = True
         return args
 
+    async def _consumer_queue(self, channel: AbstractChannel, group: ConsumerGroup, name: str,
+                              bindings: list[str]) -> None:
+        queue = await channel.declare_queue(name, durable=True, arguments=self.queue_arguments(group))
+        for key in bindings:
+            await queue.bind(self.exchange, routing_key=key)
+        await queue.bind(self.return_exchange, arguments={"x-match": "all", RETURN_HEADER: name})
+
+    async def declare_tenant(self, channel: AbstractChannel, group: ConsumerGroup, tenant: str) -> str:
+        """Declare one tenant's queue of a per-tenant group (idempotent)."""
+        name = self.tenant_queue(group, tenant)
+        await self._consumer_queue(channel, group, name, [b.format(tenant=tenant) for b in group.bindings])
+        return name
+
     async def declare(self, channel: AbstractChannel) -> None:
-        """Declare everything; idempotent, so every service does it at start."""
-        events = await channel.declare_exchange(self.exchange, ExchangeType.TOPIC, durable=True)
+        """Declare everything but tenant queues; idempotent, so every service does it at start."""
+        await channel.declare_exchange(self.exchange, ExchangeType.TOPIC, durable=True)
         dlx = await channel.declare_exchange(self.dlx, ExchangeType.DIRECT, durable=True)
+        await channel.declare_exchange(self.return_exchange, ExchangeType.HEADERS, durable=True)
         for group in self.groups:
-            queue = await channel.declare_queue(
-                self.queue(group), durable=True, arguments=self.queue_arguments(group)
-            )
-            for key in group.bindings:
-                await queue.bind(events, routing_key=key)
+            if not group.per_tenant:
+                await self._consumer_queue(channel, group, self.queue(group), list(group.bindings))
             dlq = await channel.declare_queue(
                 self.dlq(group),
                 durable=True,
@@ -120,24 +161,37 @@ class Topology:
                     arguments={
                         "x-queue-type": "quorum",
                         "x-message-ttl": int(delay * 1000),
-                        # Expired messages go back to the group's queue through the default
-                        # exchange, whose routing key is the queue name.
-                        "x-dead-letter-exchange": "",
-                        "x-dead-letter-routing-key": self.queue(group),
+                        # Expired messages go back to the queue they came from, named in their
+                        # RETURN_HEADER, through the headers exchange.
+                        "x-dead-letter-exchange": self.return_exchange,
                         "x-dead-letter-strategy": "at-least-once",
                         "x-overflow": "reject-publish",
                         "x-max-length": MAX_LENGTH,
                     },
                 )
 
-    async def delete(self, channel: AbstractChannel) -> None:
+    async def delete(self, channel: AbstractChannel, tenants: list[str] | tuple[str, ...] = ()) -> None:
         """Remove everything (tests clean up their own prefix with this)."""
-        for name in self.all_queues():
+        names = self.all_queues()
+        for group in self.groups:
+            if group.per_tenant:
+                names.remove(self.queue(group))
+                names += [self.tenant_queue(group, t) for t in tenants]
+        for name in names:
             await channel.queue_delete(name)
-        await channel.exchange_delete(self.exchange)
-        await channel.exchange_delete(self.dlx)
+        for exchange in (self.exchange, self.dlx, self.return_exchange):
+            await channel.exchange_delete(exchange)
 
     async def declare_on(self, url: str) -> None:
         connection = await aio_pika.connect(url)
         async with connection:
             await self.declare(await connection.channel())
+
+
+def _matches(pattern: str, key: str) -> bool:
+    """AMQP topic matching for the patterns used here (`*` one word, `#` any words)."""
+    p, k = pattern.split("."), key.split(".")
+    if "#" in p:
+        head = p[: p.index("#")]
+        return len(k) >= len(head) and all(a in ("*", b) for a, b in zip(head, k, strict=False))
+    return len(p) == len(k) and all(a in ("*", b) for a, b in zip(p, k, strict=True))

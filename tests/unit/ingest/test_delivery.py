@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from libs.common.envelope import deterministic_id
+from services.ingest.delivery import Rejection, classify, parse_topic
+
+ORDER = {"id": 5, "status": "processing", "line_items": [], "date_modified_gmt": "2026-05-12T10:15:00"}
+
+
+def body(data: object) -> bytes:
+    return json.dumps(data).encode()
+
+
+@pytest.mark.parametrize("topic", ["order.created", "order.updated", "order.deleted", "order.restored",
+                                   "product.updated", "customer.created"])
+def test_known_topics(topic: str) -> None:
+    assert parse_topic(topic) == tuple(topic.split("."))
+
+
+@pytest.mark.parametrize("topic", [None, "", "coupon.created", "order.archived", "action.woocommerce_x", "order"])
+def test_unknown_topics_are_rejected(topic: str | None) -> None:
+    with pytest.raises(Rejection) as info:
+        parse_topic(topic)
+    assert info.value.status == 400
+
+
+def test_order_id_is_deterministic_per_snapshot_and_event_independent() -> None:
+    created = classify("t", "order.created", body(ORDER))
+    updated = classify("t", "order.updated", body({**ORDER, "extra": 1}))
+    assert created.action == updated.action == "publish"
+    assert created.event_id == updated.event_id == deterministic_id("t", "order", 5, "2026-05-12T10:15:00")
+    assert updated.type == "woo.order.updated"
+    assert classify("u", "order.updated", body(ORDER)).event_id != created.event_id
+
+
+def test_deleted_needs_only_an_id_and_differs_per_delivery() -> None:
+    first = classify("t", "order.deleted", b'{"id": 5}', "d1")
+    second = classify("t", "order.deleted", b'{"id": 5}', "d2")
+    assert (first.action, first.object_id) == ("publish", 5)
+    assert first.event_id != second.event_id
+
+
+def test_checkout_draft_is_ignored_and_rest_error_asks_for_a_poll() -> None:
+    assert classify("t", "order.updated", body({**ORDER, "status": "checkout-draft"})).action == "ignore"
+    err = classify("t", "order.updated", body({"code": "woocommerce_rest_cannot_view", "message": "no"}))
+    assert err.action == "poll"
+
+
+@pytest.mark.parametrize(("raw", "error"), [
+    (b"{", "bad-json"), (b"[1]", "bad-body"), (body({"id": 5}), "invalid-body"),
+    (body({**ORDER, "id": "x"}), "invalid-body"), (body({**ORDER, "id": 0}), "invalid-body"),
+])
+def test_bad_bodies(raw: bytes, error: str) -> None:
+    with pytest.raises(Rejection) as info:
+        classify("t", "order.updated", raw)
+    assert info.value.error == error
+
+
+def test_variation_is_a_product() -> None:
+    decision = classify("t", "product.updated", body({"id": 9, "type": "variation", "parent_id": 3}))
+    assert (decision.action, decision.type) == ("publish", "woo.product.updated")

@@ -13,7 +13,7 @@ import aiormq
 from pydantic import BaseModel
 
 from libs.common import metrics
-from libs.common.topology import Topology
+from libs.common.topology import ConsumerGroup, Topology
 
 __all__ = ["GroupStats", "QueueStat", "group_stats", "queue_stats"]
 
@@ -26,16 +26,14 @@ class QueueStat(BaseModel):
 
 
 class GroupStats(BaseModel):
-    """One consumer group: its queue, the messages waiting in its delay queues, its DLQ."""
+    """One consumer group: its queue (or, for a per-tenant group, the sum of its tenants' queues),
+    the messages waiting in its delay queues, its DLQ."""
 
     group: str
     queue: QueueStat
     retrying: int
     dead: QueueStat
-
-    @property
-    def exists(self) -> bool:
-        return self.queue.exists
+    tenant_queues: list[QueueStat] = []
 
 
 async def queue_stats(url: str, names: list[str]) -> dict[str, QueueStat]:
@@ -57,11 +55,28 @@ async def queue_stats(url: str, names: list[str]) -> dict[str, QueueStat]:
     return found
 
 
-async def group_stats(url: str, topology: Topology) -> list[GroupStats]:
-    stats = await queue_stats(url, topology.all_queues())
+def _per_tenant(topology: Topology, group: ConsumerGroup, tenants: list[str]) -> list[str]:
+    # Groups that are fair across tenants have a queue per tenant (topology.py, "Fairness").
+    if not getattr(group, "per_tenant", False):
+        return []
+    return [f"{topology.queue(group)}.{t}" for t in tenants]
+
+
+async def group_stats(url: str, topology: Topology, tenants: list[str] | None = None) -> list[GroupStats]:
+    """Every group's depths; `tenants` names the tenant queues of per-tenant groups."""
+    tenants = tenants or []
+    names = topology.all_queues() + [n for g in topology.groups for n in _per_tenant(topology, g, tenants)]
+    stats = await queue_stats(url, names)
     out: list[GroupStats] = []
     for g in topology.groups:
         retry = [stats[topology.retry_queue(g, i)].messages for i in range(len(g.retry_delays))]
-        out.append(GroupStats(group=g.name, queue=stats[topology.queue(g)], retrying=sum(retry),
-                              dead=stats[topology.dlq(g)]))
+        per_tenant = [stats[n] for n in _per_tenant(topology, g, tenants)]
+        queue = stats[topology.queue(g)]
+        if getattr(g, "per_tenant", False):
+            existing = [q for q in per_tenant if q.exists]
+            queue = QueueStat(name=f"{topology.queue(g)}.<tenant>", exists=bool(existing),
+                              messages=sum(q.messages for q in existing),
+                              consumers=sum(q.consumers for q in existing))
+        out.append(GroupStats(group=g.name, queue=queue, retrying=sum(retry), dead=stats[topology.dlq(g)],
+                              tenant_queues=per_tenant))
     return out

@@ -16,18 +16,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common import jsonmoney
+
 __all__ = [
     "ArticleCommand",
+    "CreditNote",
     "CustomerCommand",
     "CustomerMatch",
     "DocumentCommand",
     "DocumentKind",
+    "ExpectedTotals",
     "PaymentIntent",
     "StockCommand",
+    "credit_reference",
     "external_reference",
 ]
 
@@ -45,8 +50,21 @@ def external_reference(tenant: str, woo_order_id: int | str) -> str:
     return f"woonox:{tenant}:order:{woo_order_id}"[:80]
 
 
+def credit_reference(tenant: str, woo_order_id: int | str, refund_id: int | str) -> str:
+    """The reference of the credit invoice for one WooCommerce refund (ExternalInvoiceReference1)."""
+    return f"woonox:{tenant}:order:{woo_order_id}:refund:{refund_id}"[:80]
+
+
 class _Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    def to_body(self) -> bytes:
+        """The message body: JSON with Decimals as exact JSON numbers (libs.common.jsonmoney)."""
+        return jsonmoney.dumps(self.model_dump(mode="python"))
+
+    @classmethod
+    def from_body(cls, body: bytes) -> Self:
+        return cls.model_validate(jsonmoney.loads(body))
 
 
 class CustomerMatch(_Command):
@@ -74,6 +92,33 @@ class PaymentIntent(_Command):
     bookkeep: bool = True
 
 
+class ExpectedTotals(_Command):
+    """What Fortnox must show for the document (or credit) once written, computed by the mapper
+    from the rows with Fortnox's arithmetic (services.mapper.rounding): the writer or a test can
+    compare Fortnox's Total / TotalVAT with it. Keys of vat_by_rate are rates as text ("25", "6")."""
+
+    total: Decimal
+    vat: Decimal
+    vat_by_rate: dict[str, Decimal] = Field(default_factory=dict)
+    round_off: Decimal = Decimal(0)
+
+
+class CreditNote(_Command):
+    """One WooCommerce refund as the credit invoice it must become: rows with negative quantities
+    (FACTS.md: a second partial refund needs a new invoice with negative rows). Row amounts are in
+    the document's VATIncluded convention (`vat_included`)."""
+
+    refund_id: int
+    external_ref: str
+    date: str | None = None
+    reason: str = ""
+    amount: Decimal = Field(description="refunded amount incl. VAT, positive")
+    line_level: bool = Field(description="WooCommerce said which lines; False = amount-only refund")
+    vat_included: bool
+    rows: list[dict[str, Any]]
+    expected: ExpectedTotals | None = None
+
+
 class DocumentCommand(_Command):
     tenant: str
     woo_order_id: int
@@ -92,6 +137,10 @@ class DocumentCommand(_Command):
         default=None, description="Rows of a credit invoice for refunds not yet credited"
     )
     refund_ids: list[int] = Field(default_factory=list)
+    # Added by the mapper (issue 5):
+    credits: list[CreditNote] = Field(default_factory=list, description="one credit per refund, oldest first")
+    expected: ExpectedTotals | None = None
+    warnings: list[str] = Field(default_factory=list, description="for the operator / an order note")
 
 
 class ArticleCommand(_Command):

@@ -1,0 +1,1 @@
+"""Talking to Fortnox: the API client, its errors, tokens and the shared rate limiter."""

@@ -1,0 +1,19 @@
+-- Sliding-log rate limiter, one log per (Fortnox client, tenant), on the Redis server's clock so
+-- every writer replica agrees. Returns 0 when a slot was taken, else milliseconds to wait.
+-- KEYS[1] log (sorted set of grant times, ms)   KEYS[2] block key (set after a 429)
+-- ARGV[1] limit   ARGV[2] window ms   ARGV[3] unique member
+local blocked = redis.call('PTTL', KEYS[2])
+if blocked > 0 then
+  return blocked
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now + 1)

@@ -1,0 +1,147 @@
+"""Converge Fortnox to the desired document of one WooCommerce order snapshot.
+
+A DocumentCommand is desired state, not an instruction (ARCHITECTURE.md, invariants 2 and 3):
+
+    stale snapshot (older than the one applied)     -> acknowledged and ignored
+    same snapshot again (duplicate, replay)          -> acknowledged, nothing sent
+    no document yet                                  -> create it (looked up first if uncertain)
+    document exists and differs, still editable      -> update it (PUT replaces the rows)
+    document exists, differs, booked or invoiced     -> credit and re-issue, or dead-letter (setting)
+    then, as the command asks: convert the order to an invoice, register and bookkeep the payment,
+    cancel, credit refunds.
+
+Each external effect goes through the ledger (pending before the call, done after) and lands in
+the booking map of PostgreSQL, so a crash anywhere repeats nothing that Fortnox already holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from libs.common.commands import DocumentCommand
+from libs.common.errors import PermanentError, TransientError
+from libs.common.fortnox.client import DOCUMENT_RESOURCES
+from libs.common.fortnox.errors import FortnoxPermanent
+from libs.common.store.bookings import BookingRecord
+from services.fortnox_writer.compare import differences
+from services.fortnox_writer.context import WriterContext
+from services.fortnox_writer.customers import ensure_customer
+from services.fortnox_writer.ledger import Claim
+from services.fortnox_writer.lifecycle import apply_lifecycle
+
+__all__ = ["apply_document", "snapshot_hash"]
+
+log = structlog.get_logger("woonox.writer.documents")
+
+
+def snapshot_hash(cmd: DocumentCommand) -> str:
+    return hashlib.sha256(cmd.model_dump_json().encode()).hexdigest()[:32]
+
+
+async def apply_document(ctx: WriterContext, cmd: DocumentCommand) -> dict[str, Any]:
+    """Apply one command; returns what was done (for the result event and the audit trail)."""
+    claim = await ctx.ledger.begin(ctx.tenant.id, f"order:{cmd.woo_order_id}")
+    if not claim.acquired:
+        raise TransientError(f"order {cmd.woo_order_id} is being applied by another writer",
+                             code="order-busy", delay=1)
+    try:
+        if claim.quarantine_ms:
+            raise TransientError("Redis lost the ledger: waiting for writes in flight to settle",
+                                 code="ledger-quarantine", delay=claim.quarantine_ms / 1000)
+        return await _converge(ctx, cmd, claim)
+    finally:
+        await ctx.ledger.release(claim)
+
+
+async def _converge(ctx: WriterContext, cmd: DocumentCommand, claim: Claim) -> dict[str, Any]:
+    tenant = ctx.tenant.id
+    woo_id = str(cmd.woo_order_id)
+    digest = snapshot_hash(cmd)
+    booking = await ctx.bookings.get(tenant, "order", woo_id, cmd.kind)
+    if booking and booking.snapshot_modified and _aware(cmd.snapshot_modified) < _aware(booking.snapshot_modified):
+        log.info("stale_snapshot_ignored", order=woo_id, applied=str(booking.snapshot_modified))
+        return {"outcome": "stale", "number": booking.fortnox_number}
+    if booking and booking.snapshot_hash == digest:
+        return {"outcome": "duplicate", "number": booking.fortnox_number}
+
+    resource, wrapper, _, _ = DOCUMENT_RESOURCES[cmd.kind]
+    customer_number = await ensure_customer(ctx, cmd.customer, cmd.woo_order_id)
+    desired = {**cmd.document, "CustomerNumber": customer_number, "ExternalInvoiceReference1": cmd.external_ref}
+
+    number = (booking.fortnox_number if booking else None) or claim.done("create")
+    if number is None and claim.uncertain("create"):
+        found = await ctx.client.find_documents(cmd.kind, cmd.external_ref)
+        if found:
+            number = str(min(int(d["DocumentNumber"]) for d in found))
+            log.warning("document_recovered_from_fortnox", order=woo_id, number=number, hits=len(found))
+    outcome = "unchanged"
+    if number is None:
+        await ctx.ledger.pending(claim, "create")
+        created = await ctx.client.create(resource, wrapper, desired)
+        number = str(created["DocumentNumber"])
+        await ctx.ledger.done(claim, "create", number)
+        await _record(ctx, cmd, number, None, "document-created", {"number": number})
+        outcome = "created"
+    elif booking is None or booking.snapshot_hash != digest:
+        outcome = await _update(ctx, cmd, claim, number, desired, digest)
+        if outcome == "reissued":
+            number = claim.done(f"reissue:{digest[:12]}") or number
+
+    done = await apply_lifecycle(ctx, cmd, claim, number)
+    await _record(ctx, cmd, number, digest, f"document-{outcome}", {"number": number, **done})
+    return {"outcome": outcome, "number": number, **done}
+
+
+async def _update(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number: str,
+                  desired: dict[str, Any], digest: str) -> str:
+    resource, wrapper, _, rows_field = DOCUMENT_RESOURCES[cmd.kind]
+    current = await ctx.client.get(resource, number, wrapper)
+    diff = differences(current, desired, rows_field)
+    if not diff:
+        return "unchanged"
+    locked = bool(current.get("Booked") or current.get("Cancelled")
+                  or int(current.get("InvoiceReference") or 0) or int(current.get("OrderReference") or 0))
+    if not locked:
+        try:
+            await ctx.client.update(resource, number, wrapper, desired)
+        except FortnoxPermanent as exc:
+            raise PermanentError(f"Fortnox refused to update {cmd.kind} {number} of order {cmd.woo_order_id}: "
+                                 f"{exc.reason}", code=exc.code) from exc
+        log.info("document_updated", number=number, changes=diff[:10])
+        return "updated"
+    if cmd.kind != "invoice" or ctx.shop.documents.on_booked_change == "dead-letter" or current.get("Cancelled"):
+        raise PermanentError(
+            f"order {cmd.woo_order_id} changed in WooCommerce but Fortnox {cmd.kind} {number} can no longer be "
+            f"changed ({'cancelled' if current.get('Cancelled') else 'booked or invoiced'}): {'; '.join(diff[:5])}",
+            code="document-locked")
+    # A booked invoice is corrected by a credit invoice and a new invoice (FACTS.md).
+    effect = f"reissue:{digest[:12]}"
+    if claim.done(effect) is None:
+        if int(current.get("CreditInvoiceReference") or 0) == 0:
+            await ctx.ledger.pending(claim, "credit-full")
+            await ctx.client.action("invoices", number, "credit", "Invoice")
+            await ctx.ledger.done(claim, "credit-full", number)
+        await ctx.ledger.pending(claim, effect)
+        created = await ctx.client.create(resource, wrapper, desired)
+        await ctx.ledger.done(claim, effect, str(created["DocumentNumber"]))
+    return "reissued"
+
+
+async def _record(ctx: WriterContext, cmd: DocumentCommand, number: str, digest: str | None, action: str,
+                  audit: dict[str, Any]) -> None:
+    await ctx.bookings.record(
+        BookingRecord(tenant_id=ctx.tenant.id, woo_resource="order", woo_id=str(cmd.woo_order_id), kind=cmd.kind,
+                      fortnox_number=number, snapshot_modified=cmd.snapshot_modified if digest else None,
+                      snapshot_hash=digest, detail={"external_ref": cmd.external_ref, "woo_status": cmd.woo_status}),
+        action=action, audit=audit,
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

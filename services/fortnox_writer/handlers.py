@@ -1,0 +1,87 @@
+"""The writer's message handlers: parse the command, check the tenant, apply, record."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import structlog
+
+from libs.common.commands import ArticleCommand, CustomerCommand, DocumentCommand
+from libs.common.envelope import Envelope
+from libs.common.errors import PermanentError
+from libs.common.fortnox.client import FortnoxClient
+from libs.common.fortnox.ratelimit import RateLimiter
+from libs.common.fortnox.tokens import TokenManager
+from libs.common.shop_settings import ShopSettings
+from libs.common.store.bookings import BookingStore
+from libs.common.store.tenants import Tenant, TenantStore
+from services.fortnox_writer.articles import apply_article
+from services.fortnox_writer.context import WriterContext
+from services.fortnox_writer.customers import ensure_customer
+from services.fortnox_writer.documents import apply_document
+from services.fortnox_writer.ledger import Ledger
+
+__all__ = ["WriterHandlers"]
+
+log = structlog.get_logger("woonox.writer")
+TENANT_CACHE_S = 5.0
+
+
+class WriterHandlers:
+    def __init__(self, *, tenants: TenantStore, bookings: BookingStore, tokens: TokenManager,
+                 limiter: RateLimiter, ledger: Ledger, http: httpx.AsyncClient, http_timeout: float) -> None:
+        self._tenants = tenants
+        self._bookings = bookings
+        self._tokens = tokens
+        self._limiter = limiter
+        self._ledger = ledger
+        self._http = http
+        self._timeout = http_timeout
+        self._cache: dict[str, tuple[float, Tenant, ShopSettings]] = {}
+
+    async def _tenant(self, tenant_id: str) -> tuple[Tenant, ShopSettings]:
+        hit = self._cache.get(tenant_id)
+        if hit and hit[0] > time.monotonic():
+            return hit[1], hit[2]
+        tenant = await self._tenants.require(tenant_id)
+        try:
+            shop = ShopSettings.model_validate(tenant.settings)
+        except ValueError as exc:
+            raise PermanentError(f"tenant {tenant_id} has invalid sync settings: {exc}", code="bad-settings") from exc
+        self._cache[tenant_id] = (time.monotonic() + TENANT_CACHE_S, tenant, shop)
+        return tenant, shop
+
+    async def context(self, tenant_id: str) -> WriterContext:
+        tenant, shop = await self._tenant(tenant_id)
+        client = FortnoxClient(self._http, tenant, self._tokens, self._limiter, timeout=self._timeout)
+        return WriterContext(tenant=tenant, shop=shop, client=client, ledger=self._ledger, bookings=self._bookings)
+
+    async def handle(self, envelope: Envelope) -> None:
+        """Apply a `fortnox.command.*` to the tenant's Fortnox company."""
+        kind = envelope.type.split(".")[2] if envelope.type.count(".") >= 2 else ""
+        ctx = await self.context(envelope.tenant)
+        result: dict[str, Any]
+        if kind == "document":
+            cmd = DocumentCommand.from_body(envelope.body)
+            _same_tenant(envelope, cmd.tenant)
+            result = await apply_document(ctx, cmd)
+        elif kind == "article":
+            article = ArticleCommand.from_body(envelope.body)
+            _same_tenant(envelope, article.tenant)
+            result = await apply_article(ctx, article)
+        elif kind == "customer":
+            customer = CustomerCommand.from_body(envelope.body)
+            _same_tenant(envelope, customer.tenant)
+            result = {"customer": await ensure_customer(ctx, customer, 0)}
+        else:
+            raise PermanentError(f"the writer does not know message type {envelope.type}", code="unknown-type")
+        log.info("command_applied", requests=ctx.client.requests, **result)
+
+
+def _same_tenant(envelope: Envelope, tenant: str) -> None:
+    # Invariant 7: a message of shop A can never write to shop B's Fortnox.
+    if tenant != envelope.tenant:
+        raise PermanentError(f"command for tenant {tenant} arrived in tenant {envelope.tenant}'s envelope",
+                             code="tenant-mismatch")

@@ -1,0 +1,118 @@
+"""The writer's fast ledger in Redis: claim -> effect pending -> effect done.
+
+Every external effect on Fortnox (create customer, create document, convert to invoice, register
+a payment, bookkeep, credit) is marked *pending* in the object's ledger before the call and *done*
+(with the Fortnox number) after it. A pending mark found later means a writer died, or the
+connection dropped, between the call and its answer: Fortnox may hold the effect, so the writer
+asks Fortnox (by the reference it stamps on every document) before doing it again.
+
+The claim is a lease on one WooCommerce object, so two replicas never work on the same order at
+once. A lease outlives the Fortnox HTTP timeout, so a holder that stalls has finished its call
+before anyone else may start.
+
+Redis may lose everything (FLUSHALL, a restart without persistence). The epoch key detects that:
+when it is missing, or differs from the one a writer last saw, the ledger is *degraded* for a
+window: first a quarantine of one lease (claims held before the loss may still be in flight, so
+nobody starts), then lookups in Fortnox and PostgreSQL's booking map before every create, until the
+window ends and the ledger has been rebuilt by the work done since.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from libs.common.errors import TransientError
+
+__all__ = ["Claim", "Ledger"]
+
+_BEGIN = Path(__file__).with_name("ledger.lua").read_text()
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+LEDGER_TTL_S = 90 * 24 * 3600
+
+
+@dataclass
+class Claim:
+    tenant: str
+    obj: str
+    owner: str
+    acquired: bool
+    degraded: bool
+    quarantine_ms: int
+    effects: dict[str, str] = field(default_factory=dict)
+
+    def done(self, effect: str) -> str | None:
+        value = self.effects.get(effect, "")
+        return value[5:] if value.startswith("done:") else None
+
+    def uncertain(self, effect: str) -> bool:
+        """Might Fortnox hold this effect although the ledger cannot say so?"""
+        return self.degraded or self.effects.get(effect, "").startswith("pending")
+
+
+class Ledger:
+    def __init__(self, redis: aioredis.Redis, prefix: str, *, lease_ms: int = 45_000,
+                 degraded_ms: int = 15 * 60_000) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.lease_ms = lease_ms
+        self.degraded_ms = degraded_ms
+        self._begin = redis.register_script(_BEGIN)
+        self._release = redis.register_script(_RELEASE)
+        self._epoch = ""
+
+    def _keys(self, tenant: str, obj: str) -> list[str]:
+        p = self._prefix
+        return [f"{p}:ledger:epoch", f"{p}:ledger:rebuilt", f"{p}:claim:{tenant}:{obj}", f"{p}:ledger:{tenant}:{obj}"]
+
+    async def begin(self, tenant: str, obj: str) -> Claim:
+        owner = uuid.uuid4().hex
+        try:
+            epoch, age, acquired, flat = await self._begin(
+                keys=self._keys(tenant, obj),
+                args=[self._epoch, uuid.uuid4().hex, owner, self.lease_ms, self.degraded_ms],
+            )
+        except RedisError as exc:
+            raise TransientError(f"ledger unavailable (Redis): {exc}", code="redis-unavailable") from exc
+        self._epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
+        age = int(age)
+        effects = {_s(flat[i]): _s(flat[i + 1]) for i in range(0, len(flat), 2)}
+        return Claim(
+            tenant=tenant, obj=obj, owner=owner, acquired=bool(acquired), degraded=age >= 0,
+            quarantine_ms=max(0, self.lease_ms - age) if age >= 0 else 0, effects=effects,
+        )
+
+    async def pending(self, claim: Claim, effect: str) -> None:
+        await self._set(claim, effect, "pending")
+
+    async def done(self, claim: Claim, effect: str, value: str) -> None:
+        await self._set(claim, effect, f"done:{value}")
+
+    async def _set(self, claim: Claim, effect: str, value: str) -> None:
+        key = self._keys(claim.tenant, claim.obj)[3]
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(key, effect, value)
+                pipe.expire(key, LEDGER_TTL_S)
+                await pipe.execute()
+        except RedisError as exc:
+            raise TransientError(f"ledger unavailable (Redis): {exc}", code="redis-unavailable") from exc
+        claim.effects[effect] = value
+
+    async def release(self, claim: Claim) -> None:
+        if not claim.acquired:
+            return
+        with contextlib.suppress(RedisError):  # else the lease expires on its own
+            await self._release(keys=[self._keys(claim.tenant, claim.obj)[2]], args=[claim.owner])
+
+
+def _s(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,156 @@
+"""What follows a document: order -> invoice, payment, cancellation, refunds as credit invoices.
+
+Each step is one ledger effect; when the ledger cannot say whether a step already happened (a
+pending mark, or a degraded ledger), Fortnox is asked first:
+- createinvoice: the order's `InvoiceReference` (a 400 on a repeated createinvoice usually means it
+  was already invoiced, FACTS.md);
+- payments: `GET /3/invoicepayments?invoicenumber=` (FACTS.md, Payments);
+- credit invoices: the invoice's `CreditInvoiceReference`, or the refund's own reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from libs.common.commands import DocumentCommand
+from libs.common.store.bookings import BookingRecord
+from services.fortnox_writer.context import WriterContext
+from services.fortnox_writer.ledger import Claim
+
+__all__ = ["apply_lifecycle"]
+
+
+async def apply_lifecycle(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number: str) -> dict[str, Any]:
+    done: dict[str, Any] = {}
+    invoice = number if cmd.kind == "invoice" else None
+    if cmd.kind == "order" and cmd.convert_to_invoice and not cmd.cancel:
+        invoice = await _convert(ctx, cmd, claim, number)
+        done["invoice"] = invoice
+    if cmd.cancel:
+        done["cancelled"] = await _cancel(ctx, cmd, claim, number)
+        return done
+    if invoice and cmd.payment is not None:
+        done["payment"] = await _payment(ctx, cmd, claim, invoice)
+    if invoice and cmd.credit_rows:
+        done["credit"] = await _credit(ctx, cmd, claim, invoice)
+    return done
+
+
+async def _remember(ctx: WriterContext, cmd: DocumentCommand, kind: str, number: str, action: str) -> None:
+    await ctx.bookings.record(
+        BookingRecord(tenant_id=ctx.tenant.id, woo_resource="order", woo_id=str(cmd.woo_order_id), kind=kind,
+                      fortnox_number=number),
+        action=action, audit={kind: number},
+    )
+
+
+async def _convert(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, order_number: str) -> str:
+    known = claim.done("invoice") or (await _booked(ctx, cmd, "invoice"))
+    if known:
+        return known
+    if claim.uncertain("invoice"):
+        order = await ctx.client.get("orders", order_number, "Order")
+        ref = int(order.get("InvoiceReference") or 0)
+        if ref:
+            await ctx.ledger.done(claim, "invoice", str(ref))
+            await _remember(ctx, cmd, "invoice", str(ref), "invoice-recovered")
+            return str(ref)
+    await ctx.ledger.pending(claim, "invoice")
+    order = await ctx.client.action("orders", order_number, "createinvoice", "Order")
+    invoice = str(order["InvoiceReference"])
+    await ctx.ledger.done(claim, "invoice", invoice)
+    await _remember(ctx, cmd, "invoice", invoice, "invoice-created")
+    return invoice
+
+
+async def _booked(ctx: WriterContext, cmd: DocumentCommand, kind: str) -> str | None:
+    record = await ctx.bookings.get(ctx.tenant.id, "order", str(cmd.woo_order_id), kind)
+    return record.fortnox_number if record else None
+
+
+async def _payment(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, invoice: str) -> str:
+    assert cmd.payment is not None
+    known = claim.done("payment") or await _booked(ctx, cmd, "payment")
+    if known is None and claim.uncertain("payment"):
+        existing = await ctx.client.payments_for(invoice)
+        known = str(existing[0]["Number"]) if existing else None
+    if known is None:
+        await ctx.ledger.pending(claim, "payment")
+        body: dict[str, Any] = {"InvoiceNumber": int(invoice), "Amount": cmd.payment.amount,
+                                "PaymentDate": cmd.payment.payment_date}
+        if cmd.payment.amount_currency is not None:
+            body["AmountCurrency"] = cmd.payment.amount_currency
+        if cmd.payment.mode_of_payment:
+            body["ModeOfPayment"] = cmd.payment.mode_of_payment
+        created = await ctx.client.create("invoicepayments", "InvoicePayment", body)
+        known = str(created["Number"])
+        await ctx.ledger.done(claim, "payment", known)
+        await _remember(ctx, cmd, "payment", known, "payment-registered")
+    if cmd.payment.bookkeep and claim.done("payment-bookkeep") is None:
+        if claim.uncertain("payment-bookkeep"):
+            current = await ctx.client.get("invoicepayments", known, "InvoicePayment")
+            booked = bool(current.get("Booked"))
+        else:
+            booked = False
+        if not booked:
+            await ctx.ledger.pending(claim, "payment-bookkeep")
+            await ctx.client.action("invoicepayments", known, "bookkeep", "InvoicePayment")
+        await ctx.ledger.done(claim, "payment-bookkeep", known)
+    return known
+
+
+async def _cancel(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number: str) -> str:
+    if claim.done("cancel"):
+        return number
+    invoice = await _booked(ctx, cmd, "invoice") if cmd.kind == "order" else (number if cmd.kind == "invoice" else None)
+    if invoice:
+        current = await ctx.client.get("invoices", invoice, "Invoice")
+        if current.get("Cancelled") or int(current.get("CreditInvoiceReference") or 0):
+            pass
+        elif current.get("Booked"):
+            await ctx.ledger.pending(claim, "cancel")
+            await ctx.client.action("invoices", invoice, "credit", "Invoice")
+        else:
+            await ctx.ledger.pending(claim, "cancel")
+            await ctx.client.action("invoices", invoice, "cancel", "Invoice")
+    else:
+        resource, wrapper = ("orders", "Order") if cmd.kind == "order" else ("offers", "Offer")
+        current = await ctx.client.get(resource, number, wrapper)
+        if not current.get("Cancelled"):
+            await ctx.ledger.pending(claim, "cancel")
+            await ctx.client.action(resource, number, "cancel", wrapper)
+    await ctx.ledger.done(claim, "cancel", number)
+    await _remember(ctx, cmd, "cancel", number, "document-cancelled")
+    return number
+
+
+async def _credit(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, invoice: str) -> str:
+    """Refunds not yet credited become one credit invoice with exactly the refunded rows."""
+    assert cmd.credit_rows
+    ids = ",".join(str(i) for i in sorted(cmd.refund_ids)) or "all"
+    effect = f"credit:{ids}"
+    known = claim.done(effect) or await _booked(ctx, cmd, effect)
+    if known:
+        return known
+    reference = f"{cmd.external_ref}:refund:{ids}"[:80]
+    if claim.uncertain(effect):
+        found = await ctx.client.find_documents("invoice", reference)
+        if found:
+            known = str(found[0]["DocumentNumber"])
+    if known is None:
+        original = await ctx.client.get("invoices", invoice, "Invoice")
+        body = {
+            "CustomerNumber": original.get("CustomerNumber"),
+            "Currency": original.get("Currency") or cmd.document.get("Currency"),
+            "ExternalInvoiceReference1": reference,
+            "YourReference": cmd.document.get("YourReference"),
+            "VATIncluded": cmd.document.get("VATIncluded", False),
+            "InvoiceRows": cmd.credit_rows,
+            "Remarks": f"Credit for refund {ids} of invoice {invoice}",
+        }
+        await ctx.ledger.pending(claim, effect)
+        created = await ctx.client.create("invoices", "Invoice", {k: v for k, v in body.items() if v is not None})
+        known = str(created["DocumentNumber"])
+    await ctx.ledger.done(claim, effect, known)
+    await _remember(ctx, cmd, effect, known, "credit-invoice-created")
+    return known

@@ -1,0 +1,21 @@
+"""Settings of the fortnox-writer service (env WOONOX_*)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from libs.common.settings import CommonSettings
+
+
+class WriterSettings(CommonSettings):
+    host: str = Field("127.0.0.1", validation_alias="WOONOX_WRITER_HOST")
+    port: int = Field(8003, validation_alias="WOONOX_WRITER_PORT")
+    # Fortnox: 25 requests per 5 s per (client, tenant) (FACTS.md, Rate limit); see ratelimit.py
+    # for why the window is a little longer here.
+    rate_limit: int = Field(25, ge=1, le=25)
+    rate_window: float = Field(5.2, ge=5.0)
+    http_timeout: float = Field(20.0, gt=0)
+    claim_lease_ms: int = Field(45_000, gt=0)  # must exceed http_timeout
+    degraded_ms: int = Field(15 * 60_000, gt=0)
+    tenant_refresh_seconds: float = Field(5.0, gt=0)
+    prefetch: int = Field(4, ge=1, le=100)  # per tenant queue: the limiter, not concurrency, bounds a tenant

@@ -1,0 +1,48 @@
+"""The writer's Redis ledger: claims exclude each other, effects persist, and a flushed Redis is
+detected so that the writer falls back to lookups."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from libs.common.settings import CommonSettings
+from services.fortnox_writer.ledger import Ledger
+
+
+async def test_claim_is_exclusive_and_released(settings: CommonSettings, redis_client: aioredis.Redis) -> None:
+    a, b = Ledger(redis_client, settings.redis_prefix), Ledger(redis_client, settings.redis_prefix)
+    first = await a.begin("shop", "order:1")
+    assert first.acquired and not first.degraded
+    assert not (await b.begin("shop", "order:1")).acquired
+    assert (await b.begin("shop", "order:2")).acquired
+    await a.release(first)
+    assert (await b.begin("shop", "order:1")).acquired
+
+
+async def test_effects_pending_then_done(settings: CommonSettings, redis_client: aioredis.Redis) -> None:
+    ledger = Ledger(redis_client, settings.redis_prefix)
+    claim = await ledger.begin("shop", "order:1")
+    await ledger.pending(claim, "create")
+    await ledger.release(claim)
+    again = await ledger.begin("shop", "order:1")
+    assert again.uncertain("create") and again.done("create") is None
+    await ledger.done(again, "create", "42")
+    await ledger.release(again)
+    third = await ledger.begin("shop", "order:1")
+    assert third.done("create") == "42" and not third.uncertain("create")
+
+
+async def test_lost_redis_data_is_detected(settings: CommonSettings, redis_client: aioredis.Redis) -> None:
+    ledger = Ledger(redis_client, settings.redis_prefix, lease_ms=10_000, degraded_ms=60_000)
+    other = Ledger(redis_client, settings.redis_prefix, lease_ms=10_000, degraded_ms=60_000)
+    claim = await ledger.begin("shop", "order:1")
+    await other.begin("shop", "order:9")  # the other replica knows the epoch too
+    await ledger.done(claim, "create", "42")
+    await ledger.release(claim)
+    # What FLUSHALL does to this deployment's keys (other tests share the server, so only ours go).
+    async for key in redis_client.scan_iter(match=f"{settings.redis_prefix}:*"):
+        await redis_client.delete(key)
+    after = await ledger.begin("shop", "order:1")
+    assert after.degraded and after.quarantine_ms > 0  # in-flight claims may still be running
+    assert after.uncertain("create")  # so the writer looks the document up before creating
+    assert (await other.begin("shop", "order:2")).degraded  # every replica sees it

@@ -1,0 +1,83 @@
+"""The writer applied in-process against the sandbox app: create, duplicate, stale, update."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from libs.common.envelope import Envelope
+from libs.common.errors import PermanentError
+from libs.common.settings import CommonSettings
+from services.fortnox_sandbox.app import create_app
+from services.fortnox_sandbox.settings import SandboxSettings
+from services.fortnox_writer.documents import apply_document
+from tests.writer_harness import add_tenant, create_company, order_command, writer_handlers
+
+SANDBOX = "http://sandbox.test"
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(SandboxSettings(validate_responses=True))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+        yield client
+
+
+async def _orders(http: httpx.AsyncClient, token: str) -> list[dict[str, Any]]:
+    r = await http.get(f"{SANDBOX}/3/orders", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    return list(r.json()["Orders"])
+
+
+async def test_create_duplicate_stale_and_update(settings: CommonSettings, database: Any,
+                                                 redis_client: aioredis.Redis, http: httpx.AsyncClient) -> None:
+    company = await create_company(http, SANDBOX)
+    await add_tenant(database, settings, redis_client, http, SANDBOX, "shop-a", company)
+    handlers = writer_handlers(database, settings, redis_client, http)
+    ctx = await handlers.context("shop-a")
+
+    first = await apply_document(ctx, order_command("shop-a", 1001))
+    assert first["outcome"] == "created"
+    again = await apply_document(ctx, order_command("shop-a", 1001))
+    assert again == {"outcome": "duplicate", "number": first["number"]}
+    older = await apply_document(ctx, order_command("shop-a", 1001, modified=datetime(2026, 10, 1, tzinfo=UTC),
+                                                     price="1.00"))
+    assert older["outcome"] == "stale"
+    newer = await apply_document(ctx, order_command("shop-a", 1001, modified=datetime(2026, 11, 2, tzinfo=UTC),
+                                                     price="120.00"))
+    assert newer["outcome"] == "updated"
+
+    orders = await _orders(http, company.access_token)
+    assert len(orders) == 1
+    r = await http.get(f"{SANDBOX}/3/orders/{first['number']}",
+                       headers={"Authorization": f"Bearer {company.access_token}"})
+    order = r.json()["Order"]
+    assert order["OrderRows"][0]["Price"] == 120
+    assert order["ExternalInvoiceReference1"] == "woonox:shop-a:order:1001"
+
+
+async def test_unknown_account_is_permanent_with_fortnox_code(settings: CommonSettings, database: Any,
+                                                             redis_client: aioredis.Redis,
+                                                             http: httpx.AsyncClient) -> None:
+    company = await create_company(http, SANDBOX)
+    await add_tenant(database, settings, redis_client, http, SANDBOX, "shop-b", company)
+    handlers = writer_handlers(database, settings, redis_client, http)
+    cmd = order_command("shop-b", 7, account=3999)
+    with pytest.raises(PermanentError) as err:
+        await handlers.handle(Envelope.new(tenant="shop-b", type="fortnox.command.document", body=cmd.to_body()))
+    assert err.value.code == "2001304"
+
+
+async def test_command_for_another_tenant_is_refused(settings: CommonSettings, database: Any,
+                                                    redis_client: aioredis.Redis, http: httpx.AsyncClient) -> None:
+    company = await create_company(http, SANDBOX)
+    await add_tenant(database, settings, redis_client, http, SANDBOX, "shop-c", company)
+    handlers = writer_handlers(database, settings, redis_client, http)
+    cmd = order_command("shop-d", 1)
+    with pytest.raises(PermanentError, match="tenant"):
+        await handlers.handle(Envelope.new(tenant="shop-c", type="fortnox.command.document", body=cmd.to_body()))

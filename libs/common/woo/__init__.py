@@ -1,0 +1,7 @@
+"""The WooCommerce REST API v3 client every part of woonox uses (ingest backfill, the woo-writer,
+order notes from the Fortnox writer, reconcile). See `client.WooClient`."""
+
+from libs.common.woo.client import WooClient, WooCredentials, gmt_param
+from libs.common.woo.paging import Page
+
+__all__ = ["Page", "WooClient", "WooCredentials", "gmt_param"]

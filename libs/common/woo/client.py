@@ -1,0 +1,190 @@
+"""WooCommerce REST API v3 over httpx: Basic auth, paging, `modified_after` with `dates_are_gmt`,
+retries with growing delay on 5xx, 429 and timeouts (../shared/woocommerce/FACTS.md, "REST API v3").
+
+Errors are translated at this boundary: what a retry may fix becomes `TransientError` once the
+retries are spent; a 4xx becomes `PermanentError` carrying WooCommerce's own code and message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from libs.common.errors import PermanentError, TransientError
+from libs.common.woo.paging import MAX_PER_PAGE, Page
+
+__all__ = ["WooClient", "WooCredentials", "gmt_param"]
+
+API = "/wp-json/wc/v3"
+
+
+@dataclass(frozen=True)
+class WooCredentials:
+    shop_url: str
+    consumer_key: SecretStr
+    consumer_secret: SecretStr
+    # Some hosts strip the Authorization header; WooCommerce then accepts the keys in the query string.
+    query_auth: bool = False
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def gmt_param(moment: datetime) -> str:
+    """A `modified_after`-style value in GMT, as WooCommerce reads it with `dates_are_gmt=true`."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None, microsecond=0).isoformat()
+
+
+class WooClient:
+    def __init__(self, credentials: WooCredentials, *, http: httpx.AsyncClient | None = None,
+                 timeout: float = 30.0, attempts: int = 4, max_wait: float = 8.0) -> None:
+        self._creds = credentials
+        self._own_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._base = credentials.shop_url.rstrip("/") + API
+        self._attempts = attempts
+        self._max_wait = max_wait
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> WooClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    def _auth(self, params: dict[str, Any]) -> httpx.BasicAuth | None:
+        key = self._creds.consumer_key.get_secret_value()
+        secret = self._creds.consumer_secret.get_secret_value()
+        if self._creds.query_auth:
+            params.update(consumer_key=key, consumer_secret=secret)
+            return None
+        return httpx.BasicAuth(key, secret)
+
+    async def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                      json: Any = None) -> httpx.Response:
+        query = dict(params or {})
+        auth = self._auth(query)
+        url = self._base + path
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self._attempts),
+                wait=wait_exponential(multiplier=0.25, max=self._max_wait),
+                retry=retry_if_exception_type(_Retryable),
+                reraise=True,
+            ):
+                with attempt:
+                    return await self._once(method, url, query, json, auth)
+        except _Retryable as exc:
+            raise TransientError(f"WooCommerce {method} {path}: {exc.reason}", code="woo-unavailable") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(self, method: str, url: str, params: dict[str, Any], json: Any,
+                    auth: httpx.BasicAuth | None) -> httpx.Response:
+        try:
+            response = await self._http.request(method, url, params=params, json=json,
+                                                auth=auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=False)
+        except httpx.TimeoutException as exc:
+            raise _Retryable(f"timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise _Retryable(f"cannot connect ({exc!r})") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _Retryable(f"answered {response.status_code}")
+        if response.status_code >= 300:
+            raise _permanent(method, url, response)
+        return response
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def get(self, path: str, **params: Any) -> Any:
+        return (await self.request("GET", path, params=params)).json()
+
+    async def page(self, path: str, page: int = 1, per_page: int = MAX_PER_PAGE, **params: Any) -> Page:
+        response = await self.request("GET", path, params={**params, "page": page, "per_page": per_page})
+        return Page.from_response(response, page)
+
+    async def pages(self, path: str, *, per_page: int = MAX_PER_PAGE, **params: Any) -> AsyncIterator[Page]:
+        number = 1
+        while True:
+            current = await self.page(path, number, per_page, **params)
+            yield current
+            if current.last:
+                return
+            number += 1
+
+    async def modified_since(self, resource: str, since: datetime, **params: Any) -> AsyncIterator[Page]:
+        """Pages of `orders` or `products` modified after `since`, oldest first.
+
+        `dates_are_gmt=true` makes WooCommerce read the filter in GMT instead of the site's time zone
+        (FACTS.md); `orderby=modified&order=asc` lets the caller advance a cursor page by page."""
+        async for current in self.pages(f"/{resource}", modified_after=gmt_param(since), dates_are_gmt="true",
+                                        orderby="modified", order="asc", **params):
+            yield current
+
+    async def customers_modified_since(self, since: datetime) -> AsyncIterator[list[dict[str, Any]]]:
+        """Customers have no `modified_after` filter in REST v3: read them all, keep the changed ones."""
+        cut = gmt_param(since)
+        async for current in self.pages("/customers", orderby="id", order="asc", role="all"):
+            yield [c for c in current.items if str(c.get("date_modified_gmt") or "") > cut]
+
+    async def order(self, order_id: int) -> dict[str, Any]:
+        return dict(await self.get(f"/orders/{order_id}"))
+
+    async def product(self, product_id: int) -> dict[str, Any]:
+        return dict(await self.get(f"/products/{product_id}"))
+
+    async def webhooks(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        async for current in self.pages("/webhooks"):
+            found += current.items
+        return found
+
+    # --- writing -------------------------------------------------------------------------------
+
+    async def update_product(self, product_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+        return dict((await self.request("PUT", f"/products/{product_id}", json=dict(changes))).json())
+
+    async def batch_products(self, update: list[dict[str, Any]], parent_id: int | None = None) -> list[dict[str, Any]]:
+        """`POST /products/batch` (or a parent's `/variations/batch`): up to 100 updates in one call.
+        Returns the updated objects; an item WooCommerce refused comes back with an `error` key."""
+        path = f"/products/{parent_id}/variations/batch" if parent_id else "/products/batch"
+        body = (await self.request("POST", path, json={"update": update})).json()
+        return list(body.get("update", [])) if isinstance(body, dict) else []
+
+    async def add_order_note(self, order_id: int, note: str, *, customer_note: bool = False) -> dict[str, Any]:
+        response = await self.request("POST", f"/orders/{order_id}/notes",
+                                      json={"note": note, "customer_note": customer_note})
+        return dict(response.json())
+
+    async def update_webhook(self, webhook_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+        return dict((await self.request("PUT", f"/webhooks/{webhook_id}", json=dict(changes))).json())
+
+
+def _permanent(method: str, url: str, response: httpx.Response) -> PermanentError:
+    path = url.split(API, 1)[-1]
+    if 300 <= response.status_code < 400:
+        return PermanentError(f"WooCommerce {method} {path} redirected to {response.headers.get('location')!r}: "
+                              "fix the shop URL (https, www)", code="woo-redirect")
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    code = body.get("code") if isinstance(body, dict) else None
+    message = body.get("message") if isinstance(body, dict) else None
+    return PermanentError(
+        f"WooCommerce {method} {path} answered {response.status_code}: {message or response.text[:200]}",
+        code=str(code or f"woo-{response.status_code}"),
+    )

@@ -1,0 +1,39 @@
+"""Watch a shop's webhooks through the REST API and re-activate the ones WooCommerce disabled.
+
+WooCommerce disables a webhook on its 7th consecutive failed delivery and never queues what happens
+while it is disabled (../shared/woocommerce/FACTS.md). Re-activating it (which also sends the ping)
+restores the hints; the caller then runs a backfill for what was lost in between, and the event is
+reported (log + metric) so an operator can look for the cause.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from prometheus_client import Counter
+
+from libs.common.woo import WooClient
+
+__all__ = ["REACTIVATED", "reactivate_disabled"]
+
+log = structlog.get_logger("woonox.ingest.webhook_watch")
+REACTIVATED = Counter("woonox_webhooks_reactivated_total", "Shop webhooks found disabled and re-activated",
+                      ["tenant"])
+
+
+def _ours(hook: dict[str, Any], tenant: str) -> bool:
+    return f"/webhooks/woocommerce/{tenant}" in str(hook.get("delivery_url", ""))
+
+
+async def reactivate_disabled(tenant: str, woo: WooClient) -> list[dict[str, Any]]:
+    """Re-activate this tenant's disabled webhooks that point at woonox; returns the ones touched."""
+    touched: list[dict[str, Any]] = []
+    for hook in await woo.webhooks():
+        if hook.get("status") == "disabled" and _ours(hook, tenant):
+            await woo.update_webhook(int(hook["id"]), {"status": "active"})
+            REACTIVATED.labels(tenant).inc()
+            log.warning("webhook_reactivated", tenant=tenant, webhook_id=hook["id"], topic=hook.get("topic"),
+                        reason="WooCommerce disabled it after consecutive failed deliveries")
+            touched.append(hook)
+    return touched

@@ -1,0 +1,177 @@
+"""The emulated shop's state and the changes a merchant or a customer makes to it.
+
+Every change stamps `date_modified(_gmt)` from the shop's clock and tells the dispatcher, which
+turns it into webhook deliveries the way WooCommerce does (`dispatch.py`). The clock advances one
+second per change (a time-compressed shop): WooCommerce's modified times are second-granular, and a
+thousand changes in one real second would otherwise share their stamps.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from services.woo_emulator import objects
+
+__all__ = ["Shop", "ShopClock"]
+
+Listener = Callable[[str, str, int], None]
+
+
+class ShopClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = (start or datetime.now(UTC)).replace(microsecond=0, tzinfo=None)
+
+    def tick(self) -> str:
+        self._now += timedelta(seconds=1)
+        return self._now.isoformat()
+
+    def now(self) -> str:
+        return self._now.isoformat()
+
+
+@dataclass
+class Shop:
+    url: str = "http://shop.test"
+    consumer_key: str = "ck_test"
+    consumer_secret: str = "cs_test"  # noqa: S105 - emulator default
+    clock: ShopClock = field(default_factory=ShopClock)
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    products: dict[int, dict[str, Any]] = field(default_factory=dict)  # variations too (parent_id != 0)
+    customers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    listeners: list[Listener] = field(default_factory=list)
+    _next_id: int = 100
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _changed(self, resource: str, event: str, object_id: int) -> None:
+        for listener in self.listeners:
+            listener(resource, event, object_id)
+
+    def _stamp(self, obj: dict[str, Any]) -> None:
+        stamp = self.clock.tick()
+        obj["date_modified"] = obj["date_modified_gmt"] = stamp
+
+    # --- customers -------------------------------------------------------------------------------
+
+    def create_customer(self, email: str, first: str = "Anna", last: str = "Svensson") -> dict[str, Any]:
+        cid = self.new_id()
+        self.customers[cid] = objects.customer(cid, email, first, last, self.clock.tick())
+        self._changed("customer", "created", cid)
+        return self.customers[cid]
+
+    def update_customer(self, customer_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        obj = self.customers[customer_id]
+        obj.update(copy.deepcopy(changes))
+        self._stamp(obj)
+        self._changed("customer", "updated", customer_id)
+        return obj
+
+    # --- products and variations -----------------------------------------------------------------
+
+    def create_product(self, name: str, sku: str, price: Decimal, stock: int | None = None, *,
+                       type: str = "simple", parent_id: int = 0) -> dict[str, Any]:
+        pid = self.new_id()
+        obj = objects.product(pid, name, sku, price, stock, self.clock.tick(), type=type, parent_id=parent_id)
+        self.products[pid] = obj
+        if parent_id:
+            self.products[parent_id]["variations"].append(pid)
+        self._changed("product", "created", pid)
+        return obj
+
+    def update_product(self, product_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        obj = self.products[product_id]
+        changes = copy.deepcopy(changes)
+        if "regular_price" in changes:
+            changes.setdefault("price", changes["regular_price"])
+        if "stock_quantity" in changes:
+            quantity = changes["stock_quantity"]
+            changes.setdefault("manage_stock", quantity is not None)
+            changes.setdefault("stock_status", "instock" if quantity is None or int(quantity) > 0 else "outofstock")
+        obj.update(changes)
+        self._stamp(obj)
+        self._changed("product", "updated", product_id)
+        return obj
+
+    def delete_product(self, product_id: int) -> dict[str, Any]:
+        obj = self.products[product_id]
+        obj["status"] = "trash"
+        self._stamp(obj)
+        self._changed("product", "deleted", product_id)
+        return obj
+
+    # --- orders, refunds, notes ------------------------------------------------------------------
+
+    def create_order(self, customer_id: int | None, lines: list[tuple[int, int]], *,
+                     status: str = "processing") -> dict[str, Any]:
+        oid = self.new_id()
+        who = self.customers.get(customer_id) if customer_id else None
+        items = [(self.products[pid], qty) for pid, qty in lines]
+        self.orders[oid] = objects.order(oid, who, items, self.clock.tick(), status=status)
+        # order.created waits until the order leaves checkout-draft (FACTS.md); updated still fires.
+        self._changed("order", "updated" if status == "checkout-draft" else "created", oid)
+        return self.orders[oid]
+
+    def update_order(self, order_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        obj = self.orders[order_id]
+        was_draft = obj["status"] == "checkout-draft"
+        obj.update(copy.deepcopy(changes))
+        self._stamp(obj)
+        created = was_draft and obj["status"] != "checkout-draft"
+        self._changed("order", "created" if created else "updated", order_id)
+        return obj
+
+    def trash_order(self, order_id: int) -> None:
+        obj = self.orders[order_id]
+        obj["status"] = "trash"
+        self._stamp(obj)
+        self._changed("order", "deleted", order_id)
+
+    def restore_order(self, order_id: int, status: str = "processing") -> None:
+        obj = self.orders[order_id]
+        obj["status"] = status
+        self._stamp(obj)
+        self._changed("order", "restored", order_id)
+
+    def add_refund(self, order_id: int, amount: Decimal, reason: str = "") -> dict[str, Any]:
+        """A refund is an order.updated: the order's `refunds` array grows (there is no refund topic)."""
+        rid = self.new_id()
+        ref = objects.refund(rid, amount, reason, self.clock.now())
+        self.refunds.setdefault(order_id, []).append(ref)
+        order = self.orders[order_id]
+        order["refunds"].append({"id": rid, "reason": reason, "total": objects.money(-amount)})
+        self._stamp(order)
+        self._changed("order", "updated", order_id)
+        return ref
+
+    def add_note(self, order_id: int, text: str, customer_note: bool = False) -> dict[str, Any]:
+        created = objects.note(self.new_id(), text, customer_note, self.clock.now())
+        self.notes.setdefault(order_id, []).append(created)
+        return created
+
+    # --- webhooks ----------------------------------------------------------------------------------
+
+    def add_webhook(self, topic: str, delivery_url: str, secret: str, name: str = "") -> dict[str, Any]:
+        wid = self.new_id()
+        resource, _, event = topic.partition(".")
+        stamp = self.clock.now()
+        self.webhooks[wid] = {
+            "id": wid, "name": name or topic, "status": "active", "topic": topic, "resource": resource,
+            "event": event, "delivery_url": delivery_url, "secret": secret, "failure_count": 0,
+            "date_created": stamp, "date_created_gmt": stamp, "date_modified": stamp, "date_modified_gmt": stamp,
+        }
+        return self.webhooks[wid]
+
+    def subscribe_all(self, delivery_url: str, secret: str) -> list[dict[str, Any]]:
+        """The webhooks woonox asks a shop to create."""
+        return [self.add_webhook(f"{r}.{e}", delivery_url, secret)
+                for r in ("order", "product", "customer") for e in ("created", "updated", "deleted", "restored")]

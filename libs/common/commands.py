@@ -160,3 +160,6 @@ class StockCommand(_Command):
     regular_price: Decimal | None = None
     origin: Literal["fortnox"] = "fortnox"
     fortnox_modified: str | None = None
+    # Added by the mapper (issue 5): the SKU, for when the sender of the Fortnox change did not know
+    # the WooCommerce product id (woo_product_id 0): the Woo writer finds the product by SKU.
+    sku: str | None = None

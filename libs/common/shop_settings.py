@@ -29,9 +29,9 @@ __all__ = [
     "Region",
     "RegionAccounts",
     "RoundingSettings",
-    "rate_key",
     "ShopSettings",
     "StatusTriggers",
+    "rate_key",
 ]
 
 Region = Literal["se", "eu_consumer", "eu_business", "export"]
@@ -99,13 +99,15 @@ class AccountMap(_Strict):
     # Swedish VAT: it is booked as a 0 % row on this account so the totals still match. 2890 =
     # BAS "Övriga kortfristiga skulder".
     foreign_tax: int = 2890
+    # BAS 3740 "Öres- och kronutjämning": the 0 % side of a rounding row pair (services.mapper.rows).
+    rounding: int = 3740
     oss: bool = Field(False, description="EU distance sales under OSS: the buyer country's rate is booked")
 
     def region(self, name: Region) -> RegionAccounts:
         return {"se": self.se, "eu_consumer": self.eu_consumer, "eu_business": self.eu_business,
                 "export": self.export}[name]
 
-    @field_validator("foreign_tax")
+    @field_validator("foreign_tax", "rounding")
     @classmethod
     def _foreign(cls, value: int) -> int:
         return _account(value)
@@ -139,7 +141,7 @@ class DocumentSettings(_Strict):
 
 class PaymentMethod(_Strict):
     mode_of_payment: str = Field(min_length=1, max_length=20)
-    register: bool = True
+    register_payment: bool = True
     bookkeep: bool = True
     account: int | None = None
 
@@ -156,7 +158,7 @@ class PaymentSettings(_Strict):
         "klarna": PaymentMethod(mode_of_payment="KLARNA"),
         "stripe": PaymentMethod(mode_of_payment="KORT"),
         "swish": PaymentMethod(mode_of_payment="SWISH"),
-        "bacs": PaymentMethod(mode_of_payment="BG", register=False),
+        "bacs": PaymentMethod(mode_of_payment="BG", register_payment=False),
     }
     terms_of_payment: dict[str, str] = Field(default_factory=dict, description="payment method -> Fortnox code")
 
@@ -178,6 +180,10 @@ class ProductSync(_Strict):
     stock: bool = True
     stock_goods: bool = True
     unit: str = "st"
+    # Fortnox price lists hold prices without VAT; a shop that enters prices with VAT has them
+    # taken out at the rate of the product's tax class (and put back for Fortnox -> WooCommerce).
+    prices_include_vat: bool = True
+    tax_class_rates: dict[str, str] = {"": "25", "standard": "25", "reduced-rate": "12", "zero-rate": "0"}
 
 
 class RoundingSettings(_Strict):

@@ -14,6 +14,8 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from libs.common.woo.edge_keys import seen_key
+
 __all__ = ["EdgeDedup"]
 
 PENDING_SECONDS = 30
@@ -23,11 +25,11 @@ log = structlog.get_logger("woonox.ingest.dedup")
 class EdgeDedup:
     def __init__(self, client: aioredis.Redis, prefix: str, ttl: int) -> None:
         self._redis = client
-        self._prefix = f"{prefix}:ingest:seen:"
+        self._prefix = prefix
         self._ttl = ttl
 
     def key(self, event_id: str) -> str:
-        return self._prefix + event_id
+        return seen_key(self._prefix, event_id)
 
     async def claim(self, event_id: str) -> bool:
         """True if this event should be published (first sighting, or Redis unavailable)."""

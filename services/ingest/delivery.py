@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from libs.common.envelope import deterministic_id
+from libs.common.woo.edge_keys import snapshot_id
 
 __all__ = ["EVENTS", "RESOURCES", "Decision", "Rejection", "classify", "event_id", "parse_topic"]
 
@@ -96,7 +97,7 @@ def event_id(tenant: str, resource: str, object_id: int, modified: str | None, b
     modified time the event and delivery id join the body hash (else a second trash would look like a
     replay of the first)."""
     if modified:
-        return deterministic_id(tenant, resource, object_id, modified)
+        return snapshot_id(tenant, resource, object_id, modified)
     return deterministic_id(tenant, resource, object_id, event, hashlib.sha256(body).hexdigest(), delivery_id or "")
 
 

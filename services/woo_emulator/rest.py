@@ -160,6 +160,13 @@ def rest_router(shop: Shop, dispatcher: Dispatcher) -> APIRouter:
         items = [p for p in shop.products.values() if p["parent_id"] == product_id]
         return _page(request, response, _filter(request, items))
 
+    @router.get("/products/{product_id}/variations/{variation_id}")
+    async def get_variation(product_id: int, variation_id: int) -> dict[str, Any]:
+        variation = found(shop.products, variation_id, "product_variation")
+        if variation["parent_id"] != product_id:
+            raise WooError(404, "woocommerce_rest_product_variation_invalid_id", "Invalid ID.")
+        return variation
+
     @router.put("/products/{product_id}/variations/{variation_id}")
     async def put_variation(product_id: int, variation_id: int, body: dict[str, Any]) -> dict[str, Any]:
         found(shop.products, variation_id, "product_variation")

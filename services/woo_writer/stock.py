@@ -1,0 +1,76 @@
+"""Applying a `StockCommand` (stock and regular price from Fortnox) to one WooCommerce product.
+
+Two guards against echo loops (a change we wrote must not come back as a new change):
+1. a command that matches what the shop already has writes nothing, so no webhook is sent at all;
+2. after a write, the snapshot WooCommerce returns (its id and new `date_modified_gmt`) is marked as
+   seen at ingest's edge, so the product.updated webhook for exactly that snapshot is answered as a
+   duplicate and never reaches the mapper. If Redis lost the mark, the echo reaches the mapper once
+   and converges (its values equal Fortnox's), so correctness does not depend on it.
+Writes go through the batch endpoint (`POST /products/batch`, or the parent's
+`/variations/batch` for a variation; ../shared/woocommerce/FACTS.md).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import RedisError
+
+from libs.common.commands import StockCommand
+from libs.common.errors import PermanentError
+from libs.common.woo import WooClient, seen_key, snapshot_id
+
+__all__ = ["apply_stock", "changes_for"]
+
+log = structlog.get_logger("woonox.woo_writer.stock")
+
+
+def _price(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def changes_for(command: StockCommand, current: dict[str, Any]) -> dict[str, Any]:
+    """The fields to write, empty when the shop already holds what Fortnox says."""
+    changes: dict[str, Any] = {}
+    if command.stock_quantity is not None and (
+        current.get("stock_quantity") != command.stock_quantity or not current.get("manage_stock")
+    ):
+        changes.update(manage_stock=True, stock_quantity=command.stock_quantity)
+    if command.regular_price is not None and _price(current.get("regular_price")) != command.regular_price:
+        changes["regular_price"] = str(command.regular_price)
+    return changes
+
+
+async def _current(woo: WooClient, command: StockCommand) -> dict[str, Any]:
+    if command.woo_parent_id:
+        return dict(await woo.get(f"/products/{command.woo_parent_id}/variations/{command.woo_product_id}"))
+    return await woo.product(command.woo_product_id)
+
+
+async def apply_stock(command: StockCommand, woo: WooClient, redis: aioredis.Redis | None, redis_prefix: str,
+                      echo_seconds: int) -> Literal["unchanged", "written"]:
+    changes = changes_for(command, await _current(woo, command))
+    if not changes:
+        return "unchanged"
+    [result] = await woo.batch_products([{"id": command.woo_product_id, **changes}], parent_id=command.woo_parent_id)
+    if "error" in result:
+        error = result["error"] if isinstance(result["error"], dict) else {}
+        raise PermanentError(
+            f"WooCommerce refused the stock update of product {command.woo_product_id}: {error.get('message')}",
+            code=str(error.get("code") or "woo-batch-error"),
+        )
+    modified = result.get("date_modified_gmt")
+    if redis is not None and modified:
+        key = seen_key(redis_prefix, snapshot_id(command.tenant, "product", command.woo_product_id, str(modified)))
+        try:
+            await redis.set(key, b"w", ex=echo_seconds)
+        except (RedisError, OSError) as exc:
+            log.warning("echo_mark_failed", error=str(exc))
+    log.info("stock_written", tenant=command.tenant, product=command.woo_product_id, fields=sorted(changes))
+    return "written"

@@ -31,6 +31,8 @@ class FaultRule(BaseModel):
     # The next N matching requests answer 429, then the burst is spent.
     burst_429: int = Field(0, ge=0)
     drop_after_commit_share: float = Field(0.0, ge=0.0, le=1.0)
+    # The next N matching creates are dropped after commit, then the rule is spent (deterministic tests).
+    drop_after_commit_next: int = Field(0, ge=0)
     token_outage: bool = False
     database_number: int | None = None
     path_prefix: str | None = None
@@ -67,8 +69,12 @@ class Faults:
             if verdict.status is None and rule.error_share and self.rng.random() < rule.error_share:
                 verdict.status = rule.error_status
             # "for creates": a POST that commits a new resource.
-            if method == "POST" and rule.drop_after_commit_share and self.rng.random() < rule.drop_after_commit_share:
-                verdict.drop_after_commit = True
+            if method == "POST" and verdict.status is None:
+                if rule.drop_after_commit_next > 0:
+                    rule.drop_after_commit_next -= 1
+                    verdict.drop_after_commit = True
+                elif rule.drop_after_commit_share and self.rng.random() < rule.drop_after_commit_share:
+                    verdict.drop_after_commit = True
         return verdict
 
     def token_outage(self, database_number: int | None) -> bool:

@@ -94,16 +94,17 @@ class Backfill:
                   progress: Progress | None = None) -> BackfillReport:
         run = f"backfill:{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
         report = BackfillReport(tenant)
-        done = 0
+        done: dict[str, int] = {}
 
         async def pages(name: str, resource: str, event: str, source: Any) -> None:
-            nonlocal done
+            read = 0
             async for page in source:
                 await self._page(tenant, resource, event, page.items, run, report)
                 await self._advance(tenant, name, page.items)
-                done += len(page.items)
+                read += len(page.items)
+                done[resource] = done.get(resource, 0) + len(page.items)
                 if progress:
-                    progress(resource, done, page.total)
+                    progress(resource, done[resource], done[resource] - read + page.total)
 
         orders_since = await self._since(tenant, "woo.orders", since)
         await pages("woo.orders", "order", "updated", woo.modified_since("orders", orders_since))
@@ -117,9 +118,9 @@ class Backfill:
         async for changed in woo.customers_modified_since(customers_since):
             await self._page(tenant, "customer", "updated", changed, run, report)
             await self._advance(tenant, "woo.customers", changed)
-            done += len(changed)
+            done["customer"] = done.get("customer", 0) + len(changed)
             if progress:
-                progress("customer", done, done)
+                progress("customer", done["customer"], done["customer"])
         log.info("backfill_done", tenant=tenant, published=report.published, skipped=report.skipped)
         return report
 

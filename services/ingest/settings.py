@@ -12,6 +12,7 @@ __all__ = ["IngestSettings"]
 class IngestSettings(CommonSettings):
     host: str = Field("127.0.0.1", validation_alias=AliasChoices("WOONOX_INGEST_HOST"))
     port: int = Field(8000, ge=1, le=65535, validation_alias=AliasChoices("WOONOX_INGEST_PORT"))
+    poller_port: int = Field(8004, ge=1, le=65535, validation_alias=AliasChoices("WOONOX_POLLER_PORT"))
     # WooCommerce orders with hundreds of lines stay well under this; anything larger is refused
     # with 413 before it is read into memory.
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)

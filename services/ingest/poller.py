@@ -1,0 +1,152 @@
+"""The poller process (`woonox-poller`): per tenant, on a schedule, re-activate disabled webhooks and
+run the backfill; at once when ingest asked for a poll (a signed REST error arrived); and the Fortnox
+article poll (`fortnox_poll.py`) where a tenant is connected to Fortnox.
+
+Several replicas may run: a Redis lock per tenant keeps one backfill of a tenant at a time (and if
+Redis is away, two concurrent runs are still safe: they publish the same ids and converge).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import httpx
+import redis.asyncio as aioredis
+import structlog
+from fastapi import FastAPI
+from redis.exceptions import RedisError
+
+from libs.common.consumer import health_routes
+from libs.common.crypto import SecretBox
+from libs.common.errors import WoonoxError
+from libs.common.logging import configure_logging
+from libs.common.publisher import Publisher
+from libs.common.runner import serve
+from libs.common.store.db import make_engine, make_sessionmaker
+from libs.common.store.tenants import Tenant, TenantStore
+from libs.common.topology import Topology
+from services.ingest.backfill import Backfill, BackfillReport
+from services.ingest.cursors import CursorStore
+from services.ingest.dedup import EdgeDedup
+from services.ingest.poll_signal import take_poll_requests
+from services.ingest.settings import IngestSettings
+from services.ingest.shop_clients import woo_client_for
+from services.ingest.webhook_watch import reactivate_disabled
+
+__all__ = ["Poller", "main"]
+
+log = structlog.get_logger("woonox.ingest.poller")
+LOCK_SECONDS = 600
+TICK_SECONDS = 1.0
+TenantJob = Callable[[Tenant], Awaitable[None]]
+
+
+class Poller:
+    def __init__(self, settings: IngestSettings, *, http: httpx.AsyncClient | None = None,
+                 extra_jobs: list[tuple[float, TenantJob]] | None = None) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url, settings.db_schema, pool_size=2)
+        sessions = make_sessionmaker(self.engine)
+        self.tenants = TenantStore(sessions, SecretBox(settings.secret_keys.get_secret_value()))
+        self.publisher = Publisher(settings.rabbitmq_url, Topology(settings.broker_prefix))
+        self.redis = aioredis.from_url(settings.redis_url)
+        self.http = http or httpx.AsyncClient(timeout=60)
+        self._own_http = http is None
+        self.backfill = Backfill(
+            self.publisher, CursorStore(sessions), EdgeDedup(self.redis, settings.redis_prefix, settings.dedup_seconds),
+            overlap=timedelta(seconds=settings.backfill_overlap_seconds),
+            first_lookback=timedelta(seconds=settings.backfill_first_lookback_seconds),
+        )
+        self._jobs: list[tuple[float, TenantJob]] = [(settings.backfill_interval_seconds, self.sync_shop)]
+        self._jobs += extra_jobs or []
+        self._due: dict[tuple[str, int], float] = {}
+
+    async def start(self) -> None:
+        await self.publisher.connect()
+
+    async def close(self) -> None:
+        await self.publisher.close()
+        await self.redis.aclose()
+        if self._own_http:
+            await self.http.aclose()
+        await self.engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, tenant_id: str, name: str) -> AsyncIterator[bool]:
+        key = f"{self.settings.redis_prefix}:poller:lock:{name}:{tenant_id}"
+        try:
+            got = bool(await self.redis.set(key, b"1", nx=True, ex=LOCK_SECONDS))
+        except (RedisError, OSError):
+            got = True  # safe without the lock, only less economical
+        try:
+            yield got
+        finally:
+            if got:
+                with contextlib.suppress(RedisError, OSError):
+                    await self.redis.delete(key)
+
+    async def sync_shop(self, tenant: Tenant) -> None:
+        await self.sync_tenant(tenant)
+
+    async def sync_tenant(self, tenant: Tenant) -> BackfillReport | None:
+        """Re-activate what WooCommerce disabled, then backfill since the cursor."""
+        async with self._locked(tenant.id, "backfill") as mine:
+            if not mine:
+                return None
+            woo = woo_client_for(tenant, self.http)
+            await reactivate_disabled(tenant.id, woo)
+            return await self.backfill.run(tenant.id, woo)
+
+    async def tick(self) -> None:
+        wanted = await take_poll_requests(self.redis, self.settings.redis_prefix)
+        now = time.monotonic()
+        for tenant in await self.tenants.list():
+            if tenant.status != "active":
+                continue
+            for index, (interval, job) in enumerate(self._jobs):
+                due = self._due.get((tenant.id, index), 0.0)
+                if now < due and not (index == 0 and tenant.id in wanted):
+                    continue
+                self._due[(tenant.id, index)] = now + interval
+                try:
+                    await job(tenant)
+                except WoonoxError as exc:  # one shop's trouble must not stop the others
+                    log.error("poll_failed", tenant=tenant.id, job=getattr(job, "__name__", "job"), error=str(exc))
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except (WoonoxError, RedisError, OSError) as exc:
+                log.error("poller_tick_failed", error=str(exc))
+            await asyncio.sleep(TICK_SECONDS)
+
+
+def create_app(settings: IngestSettings, poller: Poller | None = None) -> FastAPI:
+    poller = poller or Poller(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await poller.start()
+        task = asyncio.create_task(poller.run_forever())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await poller.close()
+
+    app = FastAPI(title="woonox poller", lifespan=lifespan)
+    app.include_router(health_routes(lambda: poller.publisher.connected))
+    return app
+
+
+def main() -> None:
+    settings = IngestSettings()
+    configure_logging("poller", settings.log_level, settings.log_json)
+    serve(create_app(settings), host=settings.host, port=settings.poller_port)

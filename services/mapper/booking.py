@@ -58,11 +58,14 @@ def book_lines(
     region: Region,
     settings: ShopSettings,
     prefer_vat_included: bool,
+    fixed_convention: bool = False,
 ) -> Booking:
+    """`fixed_convention`: keep `prefer_vat_included` (a credit follows its document's convention)."""
     wanted = woo_vat_by_rate(lines, region)
     whole_kronor = settings.rounding.whole_kronor
     first: Booking | None = None
-    for vat_included in (prefer_vat_included, not prefer_vat_included):
+    conventions = (prefer_vat_included,) if fixed_convention else (prefer_vat_included, not prefer_vat_included)
+    for vat_included in conventions:
         rows = rows_for(lines, kind=kind, region=region, settings=settings, vat_included=vat_included)
         totals = document_totals(rows, vat_included=vat_included, whole_kronor=whole_kronor)
         booking = Booking(rows, vat_included, totals, unbalanced=_mismatches(totals, wanted))

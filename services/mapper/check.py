@@ -18,7 +18,7 @@ from services.mapper.lines import Line
 from services.mapper.rounding import ZERO, DocumentTotals, money
 from services.mapper.rows import books_swedish_vat
 
-__all__ = ["CheckRow", "OrderCheck", "order_check"]
+__all__ = ["CheckRow", "OrderCheck", "check_row", "order_check"]
 
 
 class CheckRow(BaseModel):
@@ -58,7 +58,7 @@ class OrderCheck(BaseModel):
         }
 
 
-def _row(label: str, woo: Decimal, fortnox: Decimal) -> CheckRow:
+def check_row(label: str, woo: Decimal, fortnox: Decimal) -> CheckRow:
     return CheckRow(label=label, woocommerce=woo, fortnox=fortnox, ok=woo == fortnox)
 
 
@@ -71,27 +71,29 @@ def order_check(
     vat_included: bool,
     foreign_tax_account: int,
     warnings: Sequence[str] = (),
+    extra: Sequence[CheckRow] = (),
 ) -> OrderCheck:
     woo_total = money(order.get("total"), "order total")
     woo_tax = money(order.get("total_tax"), "order total_tax")
     rows = [
         # WooCommerce's own lines must add up to its own totals first: else nothing can match.
-        _row("WooCommerce lines = order total", woo_total, sum((ln.gross for ln in lines), ZERO)),
-        _row("WooCommerce line taxes = order total_tax", woo_tax, sum((ln.tax for ln in lines), ZERO)),
-        _row("Total", woo_total, totals.total_before_round_off),
+        check_row("WooCommerce lines = order total", woo_total, sum((ln.gross for ln in lines), ZERO)),
+        check_row("WooCommerce line taxes = order total_tax", woo_tax, sum((ln.tax for ln in lines), ZERO)),
+        check_row("Total", woo_total, totals.total_before_round_off),
     ]
     if books_swedish_vat(region):
         woo_by_rate: dict[Decimal, Decimal] = {}
         for line in lines:
             woo_by_rate[line.rate] = woo_by_rate.get(line.rate, ZERO) + line.tax
         for rate in sorted(set(woo_by_rate) | set(totals.vat_by_rate), reverse=True):
-            rows.append(_row(f"VAT {rate_key(rate)} %", woo_by_rate.get(rate, ZERO),
+            rows.append(check_row(f"VAT {rate_key(rate)} %", woo_by_rate.get(rate, ZERO),
                              totals.vat_by_rate.get(rate, ZERO)))
     else:
         # No Swedish VAT on reverse charge or export: every row is at 0 %, and tax WooCommerce
         # charged anyway sits on the foreign-tax account.
-        rows.append(_row("Swedish VAT (none on reverse charge / export)", ZERO, totals.vat))
-        rows.append(_row(f"Foreign tax on account {foreign_tax_account}", woo_tax,
+        rows.append(check_row("Swedish VAT (none on reverse charge / export)", ZERO, totals.vat))
+        rows.append(check_row(f"Foreign tax on account {foreign_tax_account}", woo_tax,
                          totals.amount_by_account.get(foreign_tax_account, ZERO)))
+    rows += extra
     return OrderCheck(region=region, vat_included=vat_included, rows=rows, round_off=totals.round_off,
                       warnings=list(warnings))

@@ -156,11 +156,12 @@ def map_order(tenant: str, order: Mapping[str, Any], settings: ShopSettings) -> 
         moved = (f"{s} moved from {rate_key(r)} % to account {settings.accounts.rounding}"
                  for r, s in booking.shifts.items())
         warnings.append("öresutjämning: " + ", ".join(moved))
+    credits, credit_checks = credit_notes(tenant, order, lines, settings, region=region, kind=kind,
+                                          vat_included=booking.vat_included)
     check = order_check(order, lines, booking.totals, region=region, vat_included=booking.vat_included,
-                        foreign_tax_account=settings.accounts.foreign_tax, warnings=warnings)
+                        foreign_tax_account=settings.accounts.foreign_tax, warnings=warnings, extra=credit_checks)
     document = _header(order, tenant, kind, settings, booking, region)
     triggers = settings.documents.triggers
-    credits = credit_notes(tenant, order, lines, settings, region=region, kind=kind, prefer_vat_included=prefer_incl)
     command = DocumentCommand(
         tenant=tenant,
         woo_order_id=int(order["id"]),

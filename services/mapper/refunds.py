@@ -21,7 +21,8 @@ from typing import Any
 
 from libs.common.commands import CreditNote, ExpectedTotals, credit_reference
 from libs.common.shop_settings import Region, ShopSettings, rate_key
-from services.mapper.booking import book_lines
+from services.mapper.booking import book_lines, woo_vat_by_rate
+from services.mapper.check import CheckRow, check_row
 from services.mapper.lines import Line, order_lines
 from services.mapper.rounding import HUNDRED, ORE, ZERO, money, ore
 from services.mapper.rows import DocKind, books_swedish_vat
@@ -90,10 +91,13 @@ def credit_notes(
     *,
     region: Region,
     kind: DocKind,
-    prefer_vat_included: bool,
-) -> list[CreditNote]:
+    vat_included: bool,
+) -> tuple[list[CreditNote], list[CheckRow]]:
+    """One credit note per refund, oldest first, in the document's VATIncluded convention (so
+    the rows of all credits can also travel together as DocumentCommand.credit_rows)."""
     del kind  # a credit is always an invoice, whatever the order's document kind
     notes: list[CreditNote] = []
+    checks: list[CheckRow] = []
     refunds = sorted(order.get("refunds") or [], key=lambda r: int(r.get("id") or 0))
     for refund in refunds:
         refund_id = int(refund.get("id") or 0)
@@ -107,7 +111,12 @@ def credit_notes(
         if not credited:
             continue
         booking = book_lines(credited, kind="invoice", region=region, settings=settings,
-                             prefer_vat_included=prefer_vat_included if covered else True)
+                             prefer_vat_included=vat_included, fixed_convention=True)
+        # WooCommerce's VAT of the refund: its lines' taxes (for an amount-only part, the VAT
+        # contained in each rate's share, as WooCommerce gives none).
+        woo_vat = sum(woo_vat_by_rate(credited, region).values(), ZERO)
+        checks += [check_row(f"Refund {refund_id} total", -amount, booking.totals.total_before_round_off),
+                   check_row(f"Refund {refund_id} VAT", woo_vat, booking.totals.vat)]
         notes.append(CreditNote(
             refund_id=refund_id,
             external_ref=credit_reference(tenant, order["id"], refund_id),
@@ -122,4 +131,4 @@ def credit_notes(
                 vat_by_rate={rate_key(r): v for r, v in booking.totals.vat_by_rate.items()},
             ),
         ))
-    return notes
+    return notes, checks

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from libs.common.settings import CommonSettings
 
@@ -19,3 +19,10 @@ class WriterSettings(CommonSettings):
     degraded_ms: int = Field(15 * 60_000, gt=0)
     tenant_refresh_seconds: float = Field(5.0, gt=0)
     prefetch: int = Field(4, ge=1, le=100)  # per tenant queue: the limiter, not concurrency, bounds a tenant
+
+    @model_validator(mode="after")
+    def _lease_outlives_calls(self) -> WriterSettings:
+        # A claim must outlive any Fortnox call made under it (ledger.py).
+        if self.claim_lease_ms <= self.http_timeout * 1000:
+            raise ValueError("WOONOX_CLAIM_LEASE_MS must exceed WOONOX_HTTP_TIMEOUT (in ms)")
+        return self

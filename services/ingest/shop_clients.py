@@ -18,6 +18,4 @@ def woo_client_for(tenant: Tenant, http: httpx.AsyncClient) -> WooClient:
             "(add them with the admin API or `woonox tenant add --replace`)",
             code="no-woo-keys",
         )
-    query_auth = bool(tenant.settings.get("woo_query_auth", False))
-    return WooClient(WooCredentials(tenant.shop_url, tenant.woo_consumer_key, tenant.woo_consumer_secret,
-                                    query_auth=query_auth), http=http)
+    return WooClient(WooCredentials(tenant.shop_url, tenant.woo_consumer_key, tenant.woo_consumer_secret), http=http)

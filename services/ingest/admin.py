@@ -1,0 +1,192 @@
+"""The admin HTTP API (operator token, `operator_auth.py`): tenants, their sync settings, the Fortnox
+OAuth2 connect flow, and health. FastAPI generates its OpenAPI document at /openapi.json.
+
+Secrets go in (webhook secret, WooCommerce keys, Fortnox client secret) but never come out: views say
+only whether each is set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from sqlalchemy import text
+
+from libs.common.errors import PermanentError, TransientError
+from libs.common.shop_settings import ShopSettings
+from libs.common.store.tenants import Tenant, TenantNew
+from services.ingest.oauth import consent_url, exchange_code, new_state, take_state
+from services.ingest.operator_auth import bearer_scheme, require_operator
+
+__all__ = ["TenantPatch", "TenantView", "callback_router", "router"]
+
+router = APIRouter(prefix="/admin", tags=["admin"],
+                   dependencies=[Security(bearer_scheme), Depends(require_operator)])
+callback_router = APIRouter(prefix="/admin", tags=["admin"])
+CALLBACK_PATH = "/admin/fortnox/callback"
+
+
+class TenantView(BaseModel):
+    id: str
+    name: str
+    shop_url: str
+    status: str
+    status_reason: str | None
+    fortnox_api_url: str
+    fortnox_auth_url: str
+    fortnox_client_id: str
+    fortnox_tenant_id: str | None
+    webhook_url_path: str
+    woo_keys_set: bool
+    fortnox_client_secret_set: bool
+    settings: dict[str, Any]
+
+    @classmethod
+    def of(cls, t: Tenant) -> TenantView:
+        return cls(id=t.id, name=t.name, shop_url=t.shop_url, status=t.status, status_reason=t.status_reason,
+                   fortnox_api_url=t.fortnox_api_url, fortnox_auth_url=t.fortnox_auth_url,
+                   fortnox_client_id=t.fortnox_client_id, fortnox_tenant_id=t.fortnox_tenant_id,
+                   webhook_url_path=f"/webhooks/woocommerce/{t.id}",
+                   woo_keys_set=t.woo_consumer_key is not None and t.woo_consumer_secret is not None,
+                   fortnox_client_secret_set=t.fortnox_client_secret is not None, settings=t.settings)
+
+
+class TenantPatch(BaseModel):
+    """Fields to change; absent ones stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    shop_url: str | None = None
+    webhook_secret: SecretStr | None = Field(None, min_length=8)
+    woo_consumer_key: SecretStr | None = None
+    woo_consumer_secret: SecretStr | None = None
+    fortnox_api_url: str | None = None
+    fortnox_auth_url: str | None = None
+    fortnox_client_id: str | None = None
+    fortnox_client_secret: SecretStr | None = None
+    fortnox_tenant_id: str | None = None
+
+
+def _fail(status: int, error: str, reason: str) -> HTTPException:
+    return HTTPException(status, {"error": error, "reason": reason})
+
+
+async def _tenant(request: Request, tenant_id: str) -> Tenant:
+    tenant: Tenant | None = await request.app.state.tenant_store.get(tenant_id)
+    if tenant is None:
+        raise _fail(404, "unknown-tenant", f"no tenant {tenant_id!r}")
+    return tenant
+
+
+@router.get("/tenants", summary="List tenants")
+async def list_tenants(request: Request) -> list[TenantView]:
+    return [TenantView.of(t) for t in await request.app.state.tenant_store.list()]
+
+
+@router.post("/tenants", status_code=201, summary="Add a tenant (shop)")
+async def create_tenant(request: Request, body: TenantNew) -> TenantView:
+    if body.settings:
+        _validated_settings(body.settings)
+    try:
+        created = await request.app.state.tenant_store.add(body)
+    except PermanentError as exc:
+        raise _fail(409, exc.code or "conflict", exc.reason) from None
+    request.app.state.tenant_cache.forget(body.id)
+    return TenantView.of(created)
+
+
+@router.get("/tenants/{tenant_id}", summary="Show a tenant")
+async def get_tenant(request: Request, tenant_id: str) -> TenantView:
+    return TenantView.of(await _tenant(request, tenant_id))
+
+
+@router.patch("/tenants/{tenant_id}", summary="Change a tenant (keys, URLs, Fortnox app)")
+async def update_tenant(request: Request, tenant_id: str, patch: TenantPatch) -> TenantView:
+    current = await _tenant(request, tenant_id)
+    fields = current.model_dump(include=set(TenantNew.model_fields))
+    fields.update({k: v for k, v in patch if k in patch.model_fields_set and v is not None})
+    try:
+        merged = TenantNew.model_validate(fields)
+    except ValidationError as exc:
+        raise _fail(422, "invalid-tenant", str(exc)) from None
+    store = request.app.state.tenant_store
+    await store.add(merged, replace=True)
+    if current.status != "active":  # a re-keyed tenant keeps its status until the cause is fixed
+        await store.set_status(tenant_id, current.status, current.status_reason)
+    request.app.state.tenant_cache.forget(tenant_id)
+    return TenantView.of(await _tenant(request, tenant_id))
+
+
+def _validated_settings(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return ShopSettings.model_validate(body).model_dump(mode="json")
+    except ValidationError as exc:
+        reason = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise _fail(422, "invalid-settings", reason) from None
+
+
+@router.get("/tenants/{tenant_id}/settings", summary="A tenant's sync settings")
+async def get_settings(request: Request, tenant_id: str) -> dict[str, Any]:
+    return (await _tenant(request, tenant_id)).settings
+
+
+@router.put("/tenants/{tenant_id}/settings", summary="Replace a tenant's sync settings (validated)")
+async def put_settings(request: Request, tenant_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    await _tenant(request, tenant_id)
+    settings = _validated_settings(body)
+    await request.app.state.tenant_store.update_settings(tenant_id, settings)
+    return settings
+
+
+@router.get("/tenants/{tenant_id}/fortnox/connect", summary="Start the Fortnox OAuth2 consent",
+            responses={307: {"description": "redirect to Fortnox's consent page"}})
+async def connect(request: Request, tenant_id: str, redirect: bool = True) -> Any:
+    tenant = await _tenant(request, tenant_id)
+    if not tenant.fortnox_client_id or tenant.fortnox_client_secret is None:
+        raise _fail(400, "no-fortnox-app", "set fortnox_client_id and fortnox_client_secret first (PATCH)")
+    settings = request.app.state.settings
+    state = await new_state(request.app.state.redis, settings.redis_prefix, tenant.id)
+    url = consent_url(tenant, settings.public_url.rstrip("/") + CALLBACK_PATH, state)
+    return RedirectResponse(url, status_code=307) if redirect else {"url": url}
+
+
+@callback_router.get("/fortnox/callback", summary="Fortnox redirects here after consent (state-authenticated)")
+async def callback(request: Request, state: str = Query(..., max_length=128), code: str | None = None,
+                   error: str | None = None, error_description: str | None = None) -> JSONResponse:
+    settings = request.app.state.settings
+    tenant_id = await take_state(request.app.state.redis, settings.redis_prefix, state)
+    if tenant_id is None:
+        raise _fail(400, "bad-state", "unknown or expired state: start again from the connect link")
+    if error or not code:
+        raise _fail(400, error or "no-code", error_description or "Fortnox sent no authorization code")
+    tenant = await _tenant(request, tenant_id)
+    try:
+        tokens = await exchange_code(request.app.state.http, tenant, code,
+                                     settings.public_url.rstrip("/") + CALLBACK_PATH)
+    except TransientError as exc:
+        raise _fail(503, exc.code or "token-endpoint", exc.reason) from None
+    except PermanentError as exc:
+        raise _fail(400, exc.code or "oauth-failed", exc.reason) from None
+    await request.app.state.tokens.store(tenant.id, tokens.access_token, tokens.refresh_token, tokens.expires_in,
+                                         tokens.scope)
+    return JSONResponse({"status": "connected", "tenant": tenant.id, "scope": tokens.scope})
+
+
+@router.get("/health", summary="Broker, database and Redis as ingest sees them")
+async def health(request: Request) -> JSONResponse:
+    state = request.app.state
+    checks = {"broker": bool(state.publisher.connected), "database": False, "redis": False}
+    try:
+        async with state.sessions() as session:
+            await session.execute(text("SELECT 1"))
+        checks["database"] = True
+    except Exception:  # a probe: any failure means "not healthy", and the answer says which part
+        checks["database"] = False
+    try:
+        checks["redis"] = bool(await state.redis.ping())
+    except Exception:
+        checks["redis"] = False
+    return JSONResponse({"status": "ok" if all(checks.values()) else "degraded", **checks},
+                        status_code=200 if all(checks.values()) else 503)

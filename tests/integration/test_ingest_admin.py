@@ -1,0 +1,136 @@
+"""The admin API: operator token, tenants (secrets in, never out), validated settings, the Fortnox
+OAuth2 connect flow against the sandbox, health, and the generated OpenAPI document."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from sqlalchemy import select
+
+from libs.common.crypto import SecretBox
+from libs.common.settings import CommonSettings
+from libs.common.store.models import FortnoxToken
+from libs.common.topology import Topology
+from services.fortnox_sandbox.app import create_app as create_sandbox
+from services.ingest.app import create_app
+from services.ingest.settings import IngestSettings
+from services.ingest.signature import sign
+from tests.integration.broker_helpers import wait_for
+
+TOKEN = "operator-token-123"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+NEW = {"id": "shop-x", "shop_url": "https://shop-x.example", "webhook_secret": "firstSecret1",
+       "woo_consumer_key": "ck_x", "woo_consumer_secret": "cs_hidden_x", "fortnox_client_id": "woonox-app",
+       "fortnox_client_secret": "fortnox-app-secret", "fortnox_auth_url": "http://fortnox.test",
+       "fortnox_api_url": "http://fortnox.test"}
+
+
+@contextlib.asynccontextmanager
+async def admin_client(**overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    app = create_app(IngestSettings(public_url="http://ingest.test", **overrides))
+    async with app.router.lifespan_context(app):
+        async def connected() -> bool:
+            return bool(app.state.publisher.connected)
+
+        await wait_for(connected, what="ingest connected")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest.test") as c:
+            yield c, app
+
+
+async def test_without_a_token_the_admin_api_does_not_exist(settings: CommonSettings, topology: Topology,
+                                                             database: Any) -> None:
+    async with admin_client() as (client, _):
+        response = await client.get("/admin/tenants", headers=AUTH)
+        assert response.status_code == 404
+        assert response.json()["error"] == "admin-disabled"
+
+
+async def test_tenants_settings_and_auth(settings: CommonSettings, topology: Topology, database: Any) -> None:
+    async with admin_client(admin_token=TOKEN) as (client, _):
+        assert (await client.get("/admin/tenants")).status_code == 401
+        wrong = await client.get("/admin/tenants", headers={"Authorization": "Bearer nope"})
+        assert (wrong.status_code, wrong.json()["error"]) == (401, "unauthorized")
+
+        created = await client.post("/admin/tenants", json=NEW, headers=AUTH)
+        assert created.status_code == 201, created.text
+        assert created.json()["woo_keys_set"] is True
+        assert "cs_hidden_x" not in created.text
+        assert "firstSecret1" not in created.text
+        again = await client.post("/admin/tenants", json=NEW, headers=AUTH)
+        assert (again.status_code, again.json()["error"]) == (409, "tenant-exists")
+        bad = await client.post("/admin/tenants", json={**NEW, "id": "Bad Id!"}, headers=AUTH)
+        assert (bad.status_code, bad.json()["error"]) == (422, "invalid-request")
+        assert [t["id"] for t in (await client.get("/admin/tenants", headers=AUTH)).json()] == ["shop-x"]
+        assert (await client.get("/admin/tenants/none", headers=AUTH)).status_code == 404
+
+        body = b'{"id": 1, "type": "simple"}'
+
+        def signed(secret: str) -> dict[str, str]:
+            return {"x-wc-webhook-topic": "product.updated", "x-wc-webhook-signature": sign(body, secret.encode())}
+
+        first = await client.post("/webhooks/woocommerce/shop-x", content=body, headers=signed("firstSecret1"))
+        assert first.status_code == 202
+        patched = await client.patch("/admin/tenants/shop-x", json={"webhook_secret": "secondSecret2", "name": "X"},
+                                     headers=AUTH)
+        assert (patched.status_code, patched.json()["name"]) == (200, "X")
+        old = await client.post("/webhooks/woocommerce/shop-x", content=body, headers=signed("firstSecret1"))
+        assert old.status_code == 401  # the cached secret was dropped at once
+        assert (await client.get("/admin/tenants/shop-x", headers=AUTH)).json()["woo_keys_set"] is True
+
+        invalid = await client.put("/admin/tenants/shop-x/settings", json={"accounts": {"sweden": {"by_rate": 5}}},
+                                   headers=AUTH)
+        assert (invalid.status_code, invalid.json()["error"]) == (422, "invalid-settings")
+        assert "accounts" in invalid.json()["reason"]
+        stored = await client.put("/admin/tenants/shop-x/settings", json={"home_country": "SE"}, headers=AUTH)
+        assert stored.status_code == 200
+        assert (await client.get("/admin/tenants/shop-x/settings", headers=AUTH)).json() == stored.json()
+
+        assert (await client.get("/status.json")).status_code == 401  # the status page, same operator auth
+        assert (await client.get("/status.json", headers=AUTH)).status_code == 200
+        health = await client.get("/admin/health", headers=AUTH)
+        assert health.json() == {"status": "ok", "broker": True, "database": True, "redis": True}
+        spec = (await client.get("/openapi.json")).json()
+        assert "/admin/tenants/{tenant_id}/fortnox/connect" in spec["paths"]
+        assert "/webhooks/woocommerce/{tenant}" not in spec["paths"]
+        assert any("Bearer" in json.dumps(s) or "bearer" in json.dumps(s)
+                   for s in spec["components"]["securitySchemes"].values())
+
+
+async def test_fortnox_connect_flow_stores_encrypted_tokens(settings: CommonSettings, topology: Topology,
+                                                            database: Any) -> None:
+    sandbox = create_sandbox()
+    async with sandbox.router.lifespan_context(sandbox):
+        sandbox.state.sandbox.register_client("woonox-app", "fortnox-app-secret")
+        async with admin_client(admin_token=TOKEN) as (client, app), \
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url="http://fortnox.test") as fx:
+            app.state.http = fx  # ingest talks to the sandbox's token endpoint
+            assert (await client.post("/admin/tenants", json=NEW, headers=AUTH)).status_code == 201
+            start = await client.get("/admin/tenants/shop-x/fortnox/connect", headers=AUTH)
+            assert start.status_code == 307
+            consent = urlsplit(start.headers["location"])
+            query = parse_qs(consent.query)
+            assert f"{consent.scheme}://{consent.netloc}{consent.path}" == "http://fortnox.test/oauth-v1/auth"
+            assert query["redirect_uri"] == ["http://ingest.test/admin/fortnox/callback"]
+            assert (query["access_type"], query["response_type"]) == (["offline"], ["code"])
+
+            approved = await fx.get(start.headers["location"])  # the shop owner consents
+            back = urlsplit(approved.headers["location"])
+            done = await client.get(f"{back.path}?{back.query}")
+            assert done.status_code == 200, done.text
+            assert done.json()["status"] == "connected"
+            replay = await client.get(f"{back.path}?{back.query}")  # the state is single use
+            assert (replay.status_code, replay.json()["error"]) == (400, "bad-state")
+            denied = await client.get("/admin/fortnox/callback?state=forged&code=x")
+            assert denied.status_code == 400
+
+    async with database() as session:
+        row = (await session.scalars(select(FortnoxToken))).one()
+    assert row.tenant_id == "shop-x"
+    assert row.refresh_token_enc
+    box = SecretBox(settings.secret_keys.get_secret_value())
+    assert box.decrypt(row.access_token_enc).count(".") == 2  # a JWT, stored encrypted

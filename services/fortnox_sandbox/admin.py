@@ -91,7 +91,7 @@ def create_company(body: CompanyIn, request: Request) -> CompanyOut:
     try:
         sandbox.register_client(body.client_id, body.client_secret)
         company = sandbox.create_company(body.name, body.database_number, rounding=body.rounding,
-                                         organisation_number=body.organisation_number)  # fmt: skip
+                                         organisation_number=body.organisation_number)
     except ValueError as exc:
         raise HTTPException(409, str(exc)) from None
     scopes = tuple(body.scopes)
@@ -110,7 +110,7 @@ def list_companies(request: Request) -> dict[str, list[dict[str, Any]]]:
         {"database_number": c.database_number, "name": c.name, "organisation_number": c.organisation_number,
          "clients": sorted(c.consents), "rounding": c.rounding}
         for c in _sandbox(request).state.companies.values()
-    ]}  # fmt: skip
+    ]}
 
 
 @router.get("/companies/{database_number}/state")
@@ -121,7 +121,7 @@ def company_state(database_number: int, request: Request) -> Response:
     body = {
         "database_number": company.database_number, "name": company.name,
         "resources": {kind: list(table.values()) for kind, table in company.resources.items() if table},
-    }  # fmt: skip
+    }
     return Response(dumps(body), media_type="application/json")
 
 
@@ -150,7 +150,7 @@ def change_settings(body: SettingsIn, request: Request) -> dict[str, Any]:
             sandbox.ensure_validator()
     return {"access_token_ttl": sandbox.tokens.access_ttl, "rate_limit": sandbox.limiter.limit,
             "validate_requests": sandbox.settings.validate_requests,
-            "validate_responses": sandbox.settings.validate_responses}  # fmt: skip
+            "validate_responses": sandbox.settings.validate_responses}
 
 
 @router.post("/ratelimit/reset")
@@ -162,9 +162,9 @@ def reset_rate_limit(request: Request) -> dict[str, bool]:
 @router.get("/journal")
 def read_journal(request: Request, database_number: int | None = None, method: str | None = None,
                  path_prefix: str | None = None, after_id: int = 0,
-                 limit: int | None = Query(None, ge=1)) -> Response:  # fmt: skip
+                 limit: int | None = Query(None, ge=1)) -> Response:
     entries = _sandbox(request).journal.query(database_number=database_number, method=method,
-                                              path_prefix=path_prefix, after_id=after_id, limit=limit)  # fmt: skip
+                                              path_prefix=path_prefix, after_id=after_id, limit=limit)
     return Response(dumps({"entries": [e.render() for e in entries]}), media_type="application/json")
 
 

@@ -50,7 +50,7 @@ async def fortnox_api(request: Request) -> Response:
         raw = dumps(body) if body is not None and status != 204 else b""
         sandbox.journal.record(database_number=db, client_id=client_id, method=method, path=path,
                                query=query_string, status=status, request_body=raw_body or None,
-                               response_body=raw or None, fault=fault)  # fmt: skip
+                               response_body=raw or None, fault=fault)
         if fault == "drop_after_commit":
             return DroppedResponse(raw, status, media_type=_JSON)
         return Response(raw, status, media_type=_JSON if raw else None)

@@ -19,7 +19,7 @@ __all__ = ["create_app", "main"]
 def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     settings = settings or SandboxSettings()
     app = FastAPI(title="woonox Fortnox sandbox", version="1", docs_url="/_sandbox/docs",
-                  openapi_url="/_sandbox/openapi.json", redoc_url=None)  # fmt: skip
+                  openapi_url="/_sandbox/openapi.json", redoc_url=None)
     app.state.sandbox = Sandbox(settings)
 
     @app.get("/healthz", include_in_schema=False)

@@ -56,7 +56,7 @@ class Totals:
 
 def compute(lines: list[Line], *, freight: Decimal = ZERO, freight_vat_rate: Decimal = Decimal(25),
             administration_fee: Decimal = ZERO, fee_vat_rate: Decimal = Decimal(25), vat_included: bool = False,
-            rounding: bool = False) -> Totals:  # fmt: skip
+            rounding: bool = False) -> Totals:
     rows = [row_total(line) for line in lines]
     amounts: dict[Decimal, Decimal] = {}
     for line, total in zip(lines, rows, strict=True):

@@ -66,12 +66,12 @@ class Journal:
 
     def record(self, *, database_number: int | None, client_id: str | None, method: str, path: str, query: str,
                status: int, request_body: bytes | dict[str, Any] | None,
-               response_body: bytes | dict[str, Any] | None, fault: str | None = None) -> None:  # fmt: skip
+               response_body: bytes | dict[str, Any] | None, fault: str | None = None) -> None:
         self._entries.append(JournalEntry(next(self._ids), datetime.now(UTC), database_number, client_id, method,
-                                          path, query, status, request_body, response_body, fault))  # fmt: skip
+                                          path, query, status, request_body, response_body, fault))
 
     def query(self, *, database_number: int | None = None, method: str | None = None, path_prefix: str | None = None,
-              after_id: int = 0, limit: int | None = None) -> list[JournalEntry]:  # fmt: skip
+              after_id: int = 0, limit: int | None = None) -> list[JournalEntry]:
         found: list[JournalEntry] = []
         for entry in self._entries:
             if entry.id <= after_id:

@@ -18,7 +18,7 @@ __all__ = ["Filter", "listing", "page_of"]
 
 Filter = Callable[[Resource, str], bool]
 PAGING = frozenset({"limit", "page", "offset", "sortby", "sortorder", "lastmodified", "financialyear",
-                    "financialyeardate"})  # fmt: skip
+                    "financialyeardate"})
 
 
 def substring(field: str) -> Filter:
@@ -69,7 +69,7 @@ def page_of(items: list[Any], query: Mapping[str, str]) -> tuple[list[Any], dict
 
 
 def listing(company: Company, kind: str, query: Mapping[str, str], filters: Mapping[str, Filter],
-            *, extra: Callable[[Resource], bool] | None = None) -> tuple[list[Resource], dict[str, int]]:  # fmt: skip
+            *, extra: Callable[[Resource], bool] | None = None) -> tuple[list[Resource], dict[str, int]]:
     """The resources of `kind` a list call selects, in number order, one page of them, and MetaInformation."""
     unknown = [name for name in query if name not in filters and name not in PAGING and name != "filter"]
     if unknown:

@@ -52,7 +52,7 @@ async def authorize(request: Request) -> Response:
     sandbox.consent(company, client.client_id, scopes, q.get("account_type") == "service")
     code = secrets.token_urlsafe(24)
     sandbox.state.codes[code] = CodeGrant(client.client_id, company.database_number, scopes, q["redirect_uri"],
-                                          time.time() + CODE_TTL)  # fmt: skip
+                                          time.time() + CODE_TTL)
     sep = "&" if "?" in q["redirect_uri"] else "?"
     return RedirectResponse(f"{q['redirect_uri']}{sep}{urlencode({'code': code, 'state': q['state']})}", 302)
 
@@ -79,7 +79,7 @@ async def token(request: Request) -> Response:
         # Secrets never enter the journal: the grant type and the outcome are enough to follow a flow.
         sandbox.journal.record(database_number=db, client_id=client_id, method="POST", path="/oauth-v1/token",
                                query="", status=response.status_code, request_body={"grant_type": grant_type},
-                               response_body=status_text)  # fmt: skip
+                               response_body=status_text)
         return response
 
     credentials = _basic(request)
@@ -104,7 +104,7 @@ async def token(request: Request) -> Response:
 
 
 def _grant(sandbox: Sandbox, client_id: str, grant_type: str, form: dict[str, str],
-           tenant_header: str | None) -> tuple[dict[str, Any], int]:  # fmt: skip
+           tenant_header: str | None) -> tuple[dict[str, Any], int]:
     state = sandbox.state
     if grant_type == "authorization_code":
         code = state.codes.pop(form.get("code", ""), None)

@@ -67,7 +67,7 @@ class SqlitePersistence:
             "consents": {k: asdict(v) for k, v in company.consents.items()},
             "token_generation": company.token_generation, "counters": company.counters,
             "retired": {k: sorted(v) for k, v in company.retired.items()},
-        }  # fmt: skip
+        }
         self.db.execute("BEGIN")
         self.db.execute("INSERT OR REPLACE INTO companies VALUES (?, ?)", (company.database_number, _dumps(header)))
         for kind, key in company.dirty:
@@ -76,12 +76,12 @@ class SqlitePersistence:
             body = company.get(kind, key)
             if body is None:
                 self.db.execute("DELETE FROM resources WHERE database_number = ? AND kind = ? AND key = ?",
-                                (company.database_number, kind, key))  # fmt: skip
+                                (company.database_number, kind, key))
             else:
                 modified = company.modified.get(kind, {}).get(key)
                 self.db.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?)",
                                 (company.database_number, kind, key, _dumps(body),
-                                 modified.isoformat() if modified else ""))  # fmt: skip
+                                 modified.isoformat() if modified else ""))
         self.db.execute("COMMIT")
 
     def save_tokens(self, state: SandboxState) -> None:
@@ -98,14 +98,14 @@ class SqlitePersistence:
             tokens = _loads(row[0])
             state.clients = {k: Client(**v) for k, v in tokens["clients"].items()}
             state.refresh_tokens = {k: RefreshGrant(**{**v, "scopes": tuple(v["scopes"])})
-                                    for k, v in tokens["refresh"].items()}  # fmt: skip
+                                    for k, v in tokens["refresh"].items()}
             state.codes = {k: CodeGrant(**{**v, "scopes": tuple(v["scopes"])}) for k, v in tokens["codes"].items()}
         for number, body in self.db.execute("SELECT database_number, body FROM companies"):
             header = _loads(body)
             company = Company(number, header["name"], header["organisation_number"], rounding=header["rounding"],
-                              token_generation=header["token_generation"], counters=header["counters"])  # fmt: skip
+                              token_generation=header["token_generation"], counters=header["counters"])
             company.consents = {k: Consent(v["client_id"], tuple(v["scopes"]), v["service_account"])
-                                for k, v in header["consents"].items()}  # fmt: skip
+                                for k, v in header["consents"].items()}
             company.retired = {k: set(v) for k, v in header["retired"].items()}
             state.companies[number] = company
         for number, kind, key, body, modified in self.db.execute(

@@ -54,7 +54,7 @@ class Router:
         self._by_first: dict[tuple[str, str], list[Endpoint]] = {}
 
     def add(self, method: str, template: str, scope: str, handler: Handler, *, request: str | None = None,
-            response: str | None = None) -> None:  # fmt: skip
+            response: str | None = None) -> None:
         names = tuple(re.findall(r"{(\w+)}", template))
         regex = "^" + re.sub(r"{\w+}", "([^/]+)", template) + "$"
         endpoint = Endpoint(method, template, scope, handler, request, response, re.compile(regex), names)

@@ -60,7 +60,7 @@ class Sandbox:
         return client
 
     def create_company(self, name: str, database_number: int | None = None, *, rounding: bool = False,
-                       organisation_number: str | None = None) -> Company:  # fmt: skip
+                       organisation_number: str | None = None) -> Company:
         number = database_number if database_number is not None else self.state.next_database_number()
         if number in self.state.companies:
             raise ValueError(f"database number {number} is taken")

@@ -59,10 +59,10 @@ PREDEFINED: tuple[tuple[str, int], ...] = (
 )
 TERMS = (("0", "Kontant"), ("10", "10 dagar"), ("15", "15 dagar"), ("20", "20 dagar"), ("30", "30 dagar"))
 MODES = (("BG", "Bankgiro", "1930"), ("PG", "PlusGiro", "1920"), ("KORT", "Kortbetalning", "1580"),
-         ("SWISH", "Swish", "1930"), ("KONTANT", "Kontant", "1910"))  # fmt: skip
+         ("SWISH", "Swish", "1930"), ("KONTANT", "Kontant", "1910"))
 DELIVERIES = (("P", "Posten", "Mail"), ("HL", "Hämtas av kund", "Picked up"), ("DHL", "DHL", "DHL"))
 SERIES = (("A", "Redovisningsverifikationer"), ("B", "Kundfakturor"), ("C", "Kundinbetalningar"),
-          ("D", "Leverantörsfakturor"), ("E", "Leverantörsbetalningar"))  # fmt: skip
+          ("D", "Leverantörsfakturor"), ("E", "Leverantörsbetalningar"))
 
 
 def seed_company(company: Company, year: int) -> None:
@@ -70,7 +70,7 @@ def seed_company(company: Company, year: int) -> None:
         company.put("accounts", str(number), {
             "Number": number, "Description": description, "VATCode": vat_code, "Active": True,
             "Year": year, "SRU": 0, "BalanceBroughtForward": Decimal("0"),
-        })  # fmt: skip
+        })
     for name, account in PREDEFINED:
         company.put("predefinedaccounts", name, {"Name": name, "Account": account})
     for code, description in TERMS:
@@ -83,4 +83,4 @@ def seed_company(company: Company, year: int) -> None:
                 {"Code": "A", "Description": "Standardprislista", "Comments": "", "PreSelected": True})
     for code, description in SERIES:
         company.put("voucherseries", code, {"Code": code, "Description": description, "Manual": code == "A",
-                                            "NextVoucherNumber": 1, "Year": year})  # fmt: skip
+                                            "NextVoucherNumber": 1, "Year": year})

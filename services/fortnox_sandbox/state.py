@@ -18,7 +18,7 @@ __all__ = ["ALL_SCOPES", "Client", "Company", "Consent", "Resource", "SandboxSta
 ALL_SCOPES = (
     "companyinformation", "customer", "article", "order", "invoice", "offer",
     "payment", "bookkeeping", "settings", "price",
-)  # fmt: skip
+)
 
 
 @dataclass

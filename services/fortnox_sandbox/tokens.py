@@ -47,7 +47,7 @@ class TokenIssuer:
             "iss": ISSUER, "sub": client_id, "clientId": client_id, "tenantId": company.database_number,
             "scope": " ".join(scopes), "iat": int(now), "exp": int(now) + self.access_ttl,
             "gen": company.token_generation, "jti": uuid.uuid4().hex,
-        }  # fmt: skip
+        }
         answer: dict[str, object] = {
             "access_token": jwt.encode(claims, self.secret, algorithm="HS256"),
             "token_type": "bearer",
@@ -57,7 +57,7 @@ class TokenIssuer:
         if refresh:
             token = secrets.token_urlsafe(32)
             self.state.refresh_tokens[token] = RefreshGrant(client_id, company.database_number, scopes,
-                                                            now + self.refresh_ttl)  # fmt: skip
+                                                            now + self.refresh_ttl)
             answer["refresh_token"] = token
         return answer
 
@@ -80,7 +80,7 @@ class TokenIssuer:
         if cached is None:
             try:
                 data = jwt.decode(token, self.secret, algorithms=["HS256"], issuer=ISSUER,
-                                  options={"require": ["exp", "tenantId"]})  # fmt: skip
+                                  options={"require": ["exp", "tenantId"]})
             except jwt.PyJWTError as exc:
                 raise TokenRejected(str(exc)) from None
             claims = AccessClaims(str(data["clientId"]), int(data["tenantId"]), frozenset(str(data["scope"]).split()))

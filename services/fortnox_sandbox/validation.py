@@ -105,7 +105,7 @@ class SchemaValidator:
         if found is None:
             kind = _Request if request else _Response
             found = self._validators[(name, request)] = kind({"$ref": f"{_URN}#/components/schemas/{name}"},
-                                                             registry=self.registry)  # fmt: skip
+                                                             registry=self.registry)
         return found
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:

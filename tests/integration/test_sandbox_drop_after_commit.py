@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 
 def order(reference: str) -> dict[str, Any]:
     return {"Order": {"CustomerNumber": "1", "ExternalInvoiceReference1": reference,
-                      "OrderRows": [{"Description": "Tröja", "OrderedQuantity": 1, "Price": 100}]}}  # fmt: skip
+                      "OrderRows": [{"Description": "Tröja", "OrderedQuantity": 1, "Price": 100}]}}
 
 
 def free_port() -> int:
@@ -39,7 +39,7 @@ def free_port() -> int:
 async def running_sandbox(**env: str) -> AsyncIterator[str]:
     port = free_port()
     environment = {**os.environ, "WOONOX_SANDBOX_PORT": str(port), "WOONOX_SANDBOX_LOG_LEVEL": "warning",
-                   **{f"WOONOX_SANDBOX_{k.upper()}": v for k, v in env.items()}}  # fmt: skip
+                   **{f"WOONOX_SANDBOX_{k.upper()}": v for k, v in env.items()}}
     process = subprocess.Popen([sys.executable, "-m", "services.fortnox_sandbox"], env=environment)
     url = f"http://127.0.0.1:{port}"
 

@@ -27,9 +27,9 @@ _CARRIED = (
     "Freight", "AdministrationFee", "Language", "OrganisationNumber", "OurReference", "YourReference", "Phone1",
     "Phone2", "PriceList", "Project", "CostCenter", "Remarks", "TermsOfDelivery", "TermsOfPayment", "VATIncluded",
     "WayOfDelivery",
-)  # fmt: skip
+)
 _ROW_FIELDS = ("ArticleNumber", "AccountNumber", "Description", "Price", "Discount", "DiscountType", "VAT", "Unit",
-               "CostCenter", "Project")  # fmt: skip
+               "CostCenter", "Project")
 
 
 def _refuse(message: str) -> FortnoxError:
@@ -73,7 +73,7 @@ def _create_invoice(source: DocKind) -> Any:
             raise _refuse(f"{source.wrap} {document['DocumentNumber']} är makulerad")
         if not _unused(document.get("InvoiceReference")):
             raise _refuse(f"{source.wrap} {document['DocumentNumber']} är redan fakturerad "
-                          f"(faktura {document['InvoiceReference']})")  # fmt: skip
+                          f"(faktura {document['InvoiceReference']})")
         invoice = dict(_derive(call, source, document, INVOICE))
         invoice["OrderReference" if source is ORDER else "OfferReference"] = document["DocumentNumber"]
         save(call, INVOICE, invoice)
@@ -117,7 +117,7 @@ def _bookkeep(call: Call) -> Reply:
         raise _refuse("Fakturan är redan bokförd")
     series = dict(call.company.get("voucherseries", "B") or {"Code": "B", "NextVoucherNumber": 1})
     invoice.update({"Booked": True, "VoucherSeries": "B", "VoucherNumber": int(series.get("NextVoucherNumber", 1)),
-                    "VoucherYear": date.fromisoformat(invoice["InvoiceDate"]).year})  # fmt: skip
+                    "VoucherYear": date.fromisoformat(invoice["InvoiceDate"]).year})
     series["NextVoucherNumber"] = invoice["VoucherNumber"] + 1
     call.company.put("voucherseries", "B", series)
     return 200, {"Invoice": save(call, INVOICE, invoice)}
@@ -143,7 +143,7 @@ def _credit(call: Call) -> Reply:
 def register(router: Router) -> None:
     for kind in (ORDER, OFFER):
         router.add("PUT", f"/3/{kind.kind}/{{DocumentNumber}}/createinvoice", kind.scope, _create_invoice(kind),
-                   response=kind.schema)  # fmt: skip
+                   response=kind.schema)
         router.add("PUT", f"/3/{kind.kind}/{{DocumentNumber}}/cancel", kind.scope, _cancel(kind), response=kind.schema)
     router.add("PUT", "/3/offers/{DocumentNumber}/createorder", "order", _create_order, response="fortnox_Order_Wrap")
     router.add("PUT", "/3/invoices/{DocumentNumber}/cancel", "invoice", _cancel(INVOICE), response=INVOICE.schema)

@@ -21,9 +21,9 @@ _FILTERS: dict[str, Filter] = {
     "customernumber": exact("CustomerNumber"), "name": substring("Name"), "zipcode": substring("ZipCode"),
     "city": substring("City"), "email": substring("Email"), "phone": substring("Phone1"),
     "organisationnumber": substring("OrganisationNumber"), "gln": exact("GLN"), "glndelivery": exact("GLNDelivery"),
-}  # fmt: skip
+}
 _LIST_FIELDS = ("@url", "Address1", "Address2", "City", "CustomerNumber", "Email", "Name", "OrganisationNumber",
-                "Phone", "ZipCode")  # fmt: skip
+                "Phone", "ZipCode")
 _BOOLS = ("Active", "ShowPriceVATIncluded")
 _OBJECTS = ("DefaultDeliveryTypes", "DefaultTemplates")
 _TYPES = {"VATType": ("SEVAT", "SEREVERSEDVAT", "EUREVERSEDVAT", "EUVAT", "EXPORT"), "Type": ("PRIVATE", "COMPANY")}
@@ -63,7 +63,7 @@ def create(call: Call) -> Reply:
         "Address2": "", "ZipCode": "", "City": "", "CountryCode": "SE", "Currency": "SEK",
         "Type": "COMPANY", "VATType": "SEVAT", "ExternalReference": "", "Phone1": "", "TermsOfPayment": "",
         "WayOfDelivery": "", "PriceList": "A", "YourReference": "",
-    }  # fmt: skip
+    }
     _apply(customer, given)
     if not customer["Name"]:
         raise bad_request("Kunden måste ha ett namn (Name)", 2000588)
@@ -107,16 +107,16 @@ def company_information(call: Call) -> Reply:
         "Address": "Sandlådegatan 1", "City": "Stockholm", "CountryCode": "SE", "CompanyName": company.name,
         "DatabaseNumber": company.database_number, "OrganizationNumber": company.organisation_number,
         "VisitAddress": "", "VisitCity": "", "VisitCountryCode": "", "VisitZipCode": "", "ZipCode": "111 11",
-    }}  # fmt: skip
+    }}
 
 
 def register(router: Router) -> None:
     router.add("GET", "/3/companyinformation", "companyinformation", company_information,
-               response="fortnox_CompanyInfo_Wrap")  # fmt: skip
+               response="fortnox_CompanyInfo_Wrap")
     router.add("GET", "/3/customers", "customer", list_all, response="fortnox_CustomerListItem_List")
     router.add("POST", "/3/customers", "customer", create, request="fortnox_Customer_Wrap",
-               response="fortnox_Customer_Wrap")  # fmt: skip
+               response="fortnox_Customer_Wrap")
     router.add("GET", "/3/customers/{CustomerNumber}", "customer", get, response="fortnox_Customer_Wrap")
     router.add("PUT", "/3/customers/{CustomerNumber}", "customer", update, request="fortnox_Customer_Wrap",
-               response="fortnox_Customer_Wrap")  # fmt: skip
+               response="fortnox_Customer_Wrap")
     router.add("DELETE", "/3/customers/{CustomerNumber}", "customer", delete)

@@ -31,12 +31,12 @@ _TEXT_FIELDS = (
     "Phone1", "Phone2", "PriceList", "PrintTemplate", "Project", "Remarks", "TermsOfDelivery", "TermsOfPayment",
     "WayOfDelivery", "YourOrderNumber", "YourReference", "ZipCode", "DeliveryDate", "DueDate", "OrderType",
     "YourReferenceNumber", "ExpireDate", "InvoiceType", "OCR", "EmailInformation", "Labels", "EDIInformation",
-)  # fmt: skip
+)
 _MONEY_FIELDS = ("Freight", "AdministrationFee", "CurrencyRate", "CurrencyUnit")
 _BOOL_FIELDS = ("VATIncluded", "NotCompleted", "Sent", "HouseWork", "CopyRemarks", "EUQuarterlyReport")
 # FACTS.md "Resources the integration uses": field lengths.
 _MAX_LENGTH = {"ExternalInvoiceReference1": 80, "ExternalInvoiceReference2": 80, "YourOrderNumber": 75,
-               "OurReference": 50, "YourReference": 50, "Remarks": 1024, "Currency": 3}  # fmt: skip
+               "OurReference": 50, "YourReference": 50, "Remarks": 1024, "Currency": 3}
 
 
 def load(company: Company, kind: DocKind, number: str) -> Resource:
@@ -56,7 +56,7 @@ def apply_totals(company: Company, kind: DocKind, document: Resource) -> None:
         [line_of(kind, row) for row in document[kind.rows]],
         freight=document["Freight"], administration_fee=document["AdministrationFee"],
         vat_included=document["VATIncluded"], rounding=company.rounding,
-    )  # fmt: skip
+    )
     for row, total in zip(document[kind.rows], totals.rows, strict=True):
         row["Total"] = total
         if kind is INVOICE:
@@ -70,7 +70,7 @@ def apply_totals(company: Company, kind: DocKind, document: Resource) -> None:
         "Gross": totals.gross, "Net": totals.net, "TotalVAT": totals.total_vat, "RoundOff": totals.round_off,
         "Total": totals.total, "TotalToPay": totals.total, "FreightVAT": totals.freight_vat,
         "AdministrationFeeVAT": totals.administration_fee_vat,
-    })  # fmt: skip
+    })
     if kind is INVOICE:
         document["Balance"] = totals.total - paid
 
@@ -93,7 +93,7 @@ def _apply_header(company: Company, kind: DocKind, document: Resource, given: di
     if kind.date in given:
         document[kind.date] = _date(given[kind.date], kind.date)
     for code, table in (("TermsOfPayment", "termsofpayments"), ("WayOfDelivery", "wayofdeliveries"),
-                        ("PriceList", "pricelists")):  # fmt: skip
+                        ("PriceList", "pricelists")):
         if document.get(code) and company.get(table, document[code]) is None:
             raise bad_request(f"{code} {document[code]} finns inte", BAD_PARAMETER)
 
@@ -129,10 +129,10 @@ def new_document(call: Call, kind: DocKind, given: dict[str, Any], number: str |
         "TermsOfPayment": customer.get("TermsOfPayment", ""), "WayOfDelivery": customer.get("WayOfDelivery", ""),
         "OurReference": "", "YourReference": customer.get("YourReference", ""), "Remarks": "", "Project": "",
         "CostCenter": "", kind.date: today,
-    }  # fmt: skip
+    }
     for name in ("Address1", "Address2", "City", "ZipCode", "Country", "OrganisationNumber", "Phone1", "Phone2"):
         document[name] = customer.get(name, "")
-    if kind is not INVOICE:
+    if kind is ORDER:
         document["ExternalInvoiceReference1"] = ""
         document["ExternalInvoiceReference2"] = ""
     _apply_header(company, kind, document, given)
@@ -241,7 +241,7 @@ def register(router: Router) -> None:
     for kind in KINDS.values():
         base = f"/3/{kind.kind}"
         router.add("GET", base, kind.scope, _list(kind), response=kind.list_schema)
-        router.add("POST", base, kind.scope, _create(kind), request=kind.schema, response=kind.schema)
+        router.add("POST", base, kind.scope, _create(kind), request=kind.request_schema, response=kind.schema)
         router.add("GET", base + "/{DocumentNumber}", kind.scope, _get(kind), response=kind.schema)
-        router.add("PUT", base + "/{DocumentNumber}", kind.scope, _update(kind), request=kind.schema,
-                   response=kind.schema)  # fmt: skip
+        router.add("PUT", base + "/{DocumentNumber}", kind.scope, _update(kind), request=kind.request_schema,
+                   response=kind.schema)

@@ -19,6 +19,7 @@ class DocKind:
     quantity: str  # the quantity the totals use
     scope: str
     schema: str  # openapi component of one document
+    request_schema: str  # ... of a create/update body
     list_schema: str  # openapi component of the list answer
     list_fields: tuple[str, ...]
     filters: dict[str, Filter]
@@ -39,26 +40,26 @@ _COMMON_FILTERS: dict[str, Filter] = {
 
 ORDER = DocKind(
     "orders", "Order", "Orders", "OrderRows", "OrderDate", "DeliveredQuantity", "order", "fortnox_Order_Wrap",
-    "fortnox_OrderListItem_List",
+    "fortnox_Order_Wrap", "fortnox_OrderListItem_List",
     ("@url", "Cancelled", "Currency", "CustomerName", "CustomerNumber", "DeliveryDate", "DocumentNumber",
      "ExternalInvoiceReference1", "ExternalInvoiceReference2", "OrderDate", "OrderType", "Project", "Sent", "Total"),
     _COMMON_FILTERS,
-)  # fmt: skip
+)
 INVOICE = DocKind(
     "invoices", "Invoice", "Invoices", "InvoiceRows", "InvoiceDate", "DeliveredQuantity", "invoice",
-    "fortnox_Invoice_Wrap", "fortnox_InvoiceListItem_Wrap",
+    "fortnox_Invoice_Wrap", "fortnox_InvoicePayload_Wrap", "fortnox_InvoiceListItem_Wrap",
     ("@url", "Balance", "Booked", "Cancelled", "CostCenter", "Currency", "CurrencyRate", "CurrencyUnit",
      "CustomerName", "CustomerNumber", "DocumentNumber", "DueDate", "ExternalInvoiceReference1",
      "ExternalInvoiceReference2", "InvoiceDate", "InvoiceType", "NoxFinans", "OCR", "Project", "Sent",
      "TermsOfPayment", "Total", "VoucherNumber", "VoucherSeries", "VoucherYear", "WayOfDelivery"),
     {**_COMMON_FILTERS, "ocr": exact("OCR"), "yourordernumber": substring("YourOrderNumber"),
      "invoicetype": exact("InvoiceType"), "currency": exact("Currency")},
-)  # fmt: skip
+)
 OFFER = DocKind(
     "offers", "Offer", "Offers", "OfferRows", "OfferDate", "Quantity", "offer", "fortnox_Offer_Wrap",
-    "fortnox_OfferListItem_List",
+    "fortnox_Offer_Wrap", "fortnox_OfferListItem_List",
     ("@url", "Cancelled", "Currency", "CustomerName", "CustomerNumber", "DocumentNumber", "OfferDate", "Project",
      "Sent", "Total"),
     _COMMON_FILTERS,
-)  # fmt: skip
+)
 KINDS = {k.kind: k for k in (ORDER, INVOICE, OFFER)}

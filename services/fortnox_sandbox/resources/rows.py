@@ -25,7 +25,9 @@ __all__ = ["build_rows", "line_of"]
 
 # FACTS.md "Swedish VAT and accounts": sales account by VAT rate (predefined, so a company may change them).
 _SALES_BY_RATE = {Decimal(25): "SALES", Decimal(12): "SALES_VAT12", Decimal(6): "SALES_VAT6", Decimal(0): "SALES_VAT0"}
-_TEXT = ("Description", "Unit", "CostCenter", "Project", "VATCode", "StockPointCode", "StockPointId")
+_TEXT = ("Description", "Unit", "CostCenter", "Project", "VATCode")
+# Row fields only some documents have (fortnox_Order_OrderRow, fortnox_Invoice_InvoiceRow).
+_STOCK_POINT = {"orders": ("StockPointCode", "StockPointId"), "invoices": ("StockPointCode",), "offers": ()}
 
 
 def _default_account(company: Company, vat: Decimal) -> int:
@@ -62,7 +64,7 @@ def _one_row(company: Company, kind: DocKind, row: dict[str, Any], old: Resource
         price = company.get("prices", f"A/{article_number}/0")
         price_default = price["Price"] if price else Decimal(0)
     vat = as_decimal(row.get("VAT", base.get("VAT")), "VAT",
-                     Decimal(str(article.get("VAT", 25))) if article else Decimal(25))  # fmt: skip
+                     Decimal(str(article.get("VAT", 25))) if article else Decimal(25))
     account_raw = row.get("AccountNumber", base.get("AccountNumber"))
     if account_raw in (None, "", 0, BLANK):
         sales = article.get("SalesAccount") if article else None
@@ -75,7 +77,7 @@ def _one_row(company: Company, kind: DocKind, row: dict[str, Any], old: Resource
     if discount_type not in ("PERCENT", "AMOUNT"):
         raise bad_request(f"Ogiltig rabattyp: {discount_type}", BAD_PARAMETER)
     out: Resource = {"RowId": row_id, "ArticleNumber": str(article_number), "AccountNumber": account}
-    for name in _TEXT:
+    for name in _TEXT + _STOCK_POINT[kind.kind]:
         value = row.get(name, base.get(name))
         if value is None and article is not None and name in ("Description", "Unit"):
             value = article.get(name)

@@ -46,7 +46,7 @@ async def client(sandbox_app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def make_tenant(client: httpx.AsyncClient, name: str = "Butik AB", client_id: str = "woonox",
-                      **extra: Any) -> Tenant:  # fmt: skip
+                      **extra: Any) -> Tenant:
     body = {"name": name, "client_id": client_id, "client_secret": "s3cret", **extra}
     r = await client.post("/_sandbox/companies", json=body)
     assert r.status_code == 201, r.text

@@ -18,7 +18,7 @@ def _money(response: httpx.Response, wrap: str) -> dict[str, Any]:
 
 async def _order(client: httpx.AsyncClient, tenant: Tenant, customer: str, **fields: Any) -> httpx.Response:
     body = {"CustomerNumber": customer, "OrderRows": [{"Description": "Vara", "OrderedQuantity": 1, "Price": 100}],
-            **fields}  # fmt: skip
+            **fields}
     return await client.post("/3/orders", headers=tenant.headers, json={"Order": body})
 
 
@@ -57,7 +57,7 @@ async def test_paging(client: httpx.AsyncClient, tenant: Tenant) -> None:
 async def test_put_without_a_row_deletes_it_and_rowid_keeps_one(client: httpx.AsyncClient, tenant: Tenant) -> None:
     number = (await make_customer(client, tenant))["CustomerNumber"]
     rows = [{"Description": "A", "OrderedQuantity": 1, "Price": 10}, {"Description": "B", "OrderedQuantity": 2,
-                                                                       "Price": 20}]  # fmt: skip
+                                                                       "Price": 20}]
     order = (await _order(client, tenant, number, OrderRows=rows)).json()["Order"]
     keep = order["OrderRows"][1]["RowId"]
     r = await client.put("/3/orders/1", headers=tenant.headers, json={"Order": {"OrderRows": [{"RowId": keep}]}})
@@ -80,7 +80,7 @@ async def test_mixed_rate_totals_to_the_ore(client: httpx.AsyncClient, tenant: T
     order = _money(r, "Order")
     # 25 %: 597.60 + freight 49.00 = 646.60 → 161.65; 12 %: 91.80 → 11.02 (11.016); 6 %: 134.40 (134.397) → 8.06
     assert [row["Total"] for row in order["OrderRows"]] == [Decimal("597.60"), Decimal("91.80"), Decimal("134.40"),
-                                                            Decimal("12.00")]  # fmt: skip
+                                                            Decimal("12.00")]
     assert order["Net"] == Decimal("835.80")
     assert order["FreightVAT"] == Decimal("12.25")
     assert order["TotalVAT"] == Decimal("180.73")
@@ -93,7 +93,7 @@ async def test_mixed_rate_totals_to_the_ore(client: httpx.AsyncClient, tenant: T
 async def test_vat_included_prices(client: httpx.AsyncClient, tenant: Tenant) -> None:
     number = (await make_customer(client, tenant))["CustomerNumber"]
     rows = [{"Description": "A", "OrderedQuantity": 1, "Price": 125, "VAT": 25},
-            {"Description": "B", "OrderedQuantity": 1, "Price": 106, "VAT": 6}]  # fmt: skip
+            {"Description": "B", "OrderedQuantity": 1, "Price": 106, "VAT": 6}]
     order = _money(await _order(client, tenant, number, OrderRows=rows, VATIncluded=True), "Order")
     assert order["TotalVAT"] == Decimal("31.00")
     assert order["Net"] == Decimal("200.00")
@@ -107,7 +107,7 @@ async def test_round_off_when_the_company_rounds(client: httpx.AsyncClient, roun
     tenant = await make_tenant(client, "Avrundning AB", rounding=rounding)
     number = (await make_customer(client, tenant))["CustomerNumber"]
     order = _money(await _order(client, tenant, number, OrderRows=[{"Description": "A", "OrderedQuantity": 1,
-                                                                    "Price": "10.10"}]), "Order")  # fmt: skip
+                                                                    "Price": "10.10"}]), "Order")
     assert order["TotalVAT"] == Decimal("2.53")  # RoundOff stays out of VAT
     assert order["Total"] == Decimal("13")
     assert order["RoundOff"] == Decimal("0.37")
@@ -134,7 +134,7 @@ async def test_booked_invoice_refuses_a_change_and_credits_once(client: httpx.As
     number = (await make_customer(client, tenant))["CustomerNumber"]
     rows = [{"Description": "A", "DeliveredQuantity": 2, "Price": 50}]
     r = await client.post("/3/invoices", headers=tenant.headers,
-                          json={"Invoice": {"CustomerNumber": number, "InvoiceRows": rows}})  # fmt: skip
+                          json={"Invoice": {"CustomerNumber": number, "InvoiceRows": rows}})
     assert r.status_code == 201
     assert (await client.put("/3/invoices/1/bookkeep", headers=tenant.headers)).json()["Invoice"]["Booked"] is True
     change = await client.put("/3/invoices/1", headers=tenant.headers, json={"Invoice": {"Remarks": "ändrad"}})
@@ -158,7 +158,7 @@ async def test_errors_have_fortnox_shape(client: httpx.AsyncClient, tenant: Tena
         ({"Order": {"CustomerNumber": number, "OrderRows": [{"AccountNumber": 9999}]}}, 2001304),
         ({"Order": {"CustomerNumber": number, "VATIncluded": "perhaps"}}, 2000134),
         ({"Order": {"CustomerNumber": number, "Freight": "much"}}, 2000108),
-    ]  # fmt: skip
+    ]
     for body, code in cases:
         r = await client.post("/3/orders", headers=tenant.headers, json=body)
         assert r.status_code == 400, body

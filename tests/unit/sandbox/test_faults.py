@@ -9,7 +9,7 @@ from tests.unit.sandbox.conftest import Tenant, make_customer, make_tenant
 
 
 async def test_drop_after_commit_is_a_transport_error_and_the_write_stays(client: httpx.AsyncClient,
-                                                                          tenant: Tenant) -> None:  # fmt: skip
+                                                                          tenant: Tenant) -> None:
     r = await client.put("/_sandbox/faults", json={"drop_after_commit_share": 1.0, "path_prefix": "/3/customers"})
     assert r.status_code == 200
     with pytest.raises(httpx.TransportError):

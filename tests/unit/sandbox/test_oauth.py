@@ -16,7 +16,7 @@ def _basic(client_id: str, secret: str) -> dict[str, str]:
 
 async def _refresh(client: httpx.AsyncClient, tenant: Tenant, token: str | None) -> httpx.Response:
     return await client.post("/oauth-v1/token", headers=_basic(tenant.client_id, tenant.client_secret),
-                             data={"grant_type": "refresh_token", "refresh_token": token or ""})  # fmt: skip
+                             data={"grant_type": "refresh_token", "refresh_token": token or ""})
 
 
 async def test_refresh_rotates_and_reuse_fails(client: httpx.AsyncClient, tenant: Tenant) -> None:
@@ -66,7 +66,7 @@ async def test_authorization_code_flow(client: httpx.AsyncClient, tenant: Tenant
     r = await client.get("/oauth-v1/auth", params={
         "client_id": tenant.client_id, "redirect_uri": "http://shop/callback", "scope": "order customer",
         "state": "xyz", "access_type": "offline", "response_type": "code",
-    })  # fmt: skip
+    })
     assert r.status_code == 302
     query = parse_qs(urlparse(r.headers["location"]).query)
     assert query["state"] == ["xyz"]
@@ -86,7 +86,7 @@ async def test_authorization_code_flow(client: httpx.AsyncClient, tenant: Tenant
 
 async def test_consent_requires_state(client: httpx.AsyncClient, tenant: Tenant) -> None:
     r = await client.get("/oauth-v1/auth", params={"client_id": tenant.client_id, "redirect_uri": "http://x/cb",
-                                                   "response_type": "code"})  # fmt: skip
+                                                   "response_type": "code"})
     assert r.status_code == 400
 
 

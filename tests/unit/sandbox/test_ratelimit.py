@@ -14,7 +14,7 @@ async def _statuses(client: httpx.AsyncClient, tenant: Tenant, n: int) -> list[i
 
 
 async def test_26_requests_in_a_window_get_exactly_one_429(sandbox_app: Any, client: httpx.AsyncClient,
-                                                           tenant: Tenant) -> None:  # fmt: skip
+                                                           tenant: Tenant) -> None:
     clock = FakeClock()
     sandbox_app.state.sandbox.state.clock = clock
     statuses = await _statuses(client, tenant, 26)
@@ -27,7 +27,7 @@ async def test_26_requests_in_a_window_get_exactly_one_429(sandbox_app: Any, cli
 
 
 async def test_window_slides_rather_than_resetting(sandbox_app: Any, client: httpx.AsyncClient,
-                                                   tenant: Tenant) -> None:  # fmt: skip
+                                                   tenant: Tenant) -> None:
     clock = FakeClock()
     sandbox_app.state.sandbox.state.clock = clock
     clock.now = 1004.0  # late in a would-be fixed bucket [1000, 1005)

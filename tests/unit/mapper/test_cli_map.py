@@ -92,3 +92,13 @@ def test_product_and_customer(tmp_path: Path) -> None:
     assert customer.exit_code == 0, customer.output
     body = jsonmoney.loads(customer.stdout)["document"]
     assert (body["VATType"], body["VATNumber"], body["Type"]) == ("EUREVERSEDVAT", "DE123456789", "COMPANY")
+
+
+def test_documented_settings_file_is_valid_and_used() -> None:
+    result = runner.invoke(app, ["map", "order", str(ROOT / "examples" / "se-private-mixed-vat.json"),
+                                 "--settings", str(ROOT / "examples" / "shop-settings.json"), "--json"])
+    assert result.exit_code == 0, result.output
+    out = jsonmoney.loads(result.stdout)
+    shipping = next(r for r in out["document"]["OrderRows"] if r["Description"] == "PostNord Ombud")
+    assert shipping["AccountNumber"] == 3520
+    assert out["document"]["WayOfDelivery"] == "P"

@@ -1,0 +1,193 @@
+"""Do the books match the shop? WooCommerce orders against the Fortnox documents woonox made.
+
+Every document the writer creates carries `ExternalInvoiceReference1 = woonox:<tenant>:order:<id>`
+(libs/common/commands.external_reference), compared exactly since Fortnox's filter is a substring
+match (../shared/fortnox/FACTS.md, Lists). For each WooCommerce order changed since a date whose
+status makes a document (the shop's triggers), reconcile looks for that reference among the
+tenant's Fortnox documents of the shop's kind and reports:
+
+    missing           no live (uncancelled) document carries the order's reference
+    duplicate         more than one does
+    amount-mismatch   the document's Total or TotalVAT differs from what the mapper computes for
+                      the order (services/mapper/orders.map_order: the same arithmetic the writer's
+                      document was made with), to the öre
+    unmappable        the order cannot be mapped at all (why is in the detail)
+
+`fix_missing` makes the store of record forget the document Fortnox no longer has (the booking row
+and the writer's Redis ledger entry, which would otherwise make the writer treat the order as
+booked) and republishes the WooCommerce order as a `woo.order.updated` event: the mapper and the
+writer then book it as they would a new order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, Field
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from libs.common.commands import external_reference
+from libs.common.envelope import Envelope, deterministic_id
+from libs.common.errors import PermanentError
+from libs.common.fortnox.client import DOCUMENT_RESOURCES, FortnoxClient
+from libs.common.fortnox.errors import FortnoxTransient
+from libs.common.publisher import Publisher
+from libs.common.shop_settings import ShopSettings
+from libs.common.store.bookings import BookingStore
+from libs.common.store.models import Booking
+from libs.common.woo import WooClient
+from services.mapper.orders import ignore_reason, map_order
+
+__all__ = ["Finding", "ReconcileReport", "compare_order", "fix_missing", "reconcile"]
+
+T = TypeVar("T")
+Problem = Literal["missing", "duplicate", "amount-mismatch", "unmappable"]
+
+
+class Finding(BaseModel):
+    order: int
+    problem: Problem
+    detail: str
+    documents: list[str] = Field(default_factory=list, description="Fortnox document numbers involved")
+    expected_total: Decimal | None = None
+    fortnox_total: Decimal | None = None
+    expected_vat: Decimal | None = None
+    fortnox_vat: Decimal | None = None
+    fixed: bool = False
+
+
+class ReconcileReport(BaseModel):
+    tenant: str
+    kind: str
+    since: datetime
+    orders_checked: int = 0
+    orders_skipped: int = 0
+    documents_seen: int = 0
+    findings: list[Finding] = Field(default_factory=list)
+
+    @property
+    def unresolved(self) -> list[Finding]:
+        return [f for f in self.findings if not f.fixed]
+
+
+async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
+    """A Fortnox read, retried on 429 / 5xx / timeouts: the limiter is shared with the writers and a
+    429 blocks the tenant for a window on every replica (libs/common/fortnox/ratelimit.py), after
+    which the next attempt gets a slot."""
+    async for attempt in AsyncRetrying(stop=stop_after_attempt(5), wait=wait_exponential(multiplier=0.5, max=8),
+                                       retry=retry_if_exception_type(FortnoxTransient), reraise=True):
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _money(value: Any) -> Decimal | None:
+    return None if value is None or value == "" else Decimal(str(value))
+
+
+def compare_order(tenant: str, order: dict[str, Any], settings: ShopSettings, documents: list[dict[str, Any]],
+                  full: dict[str, Any] | None) -> list[Finding]:
+    """Pure: the findings for one order, given the live documents carrying its reference (list
+    items) and the first of them in full (for Total / TotalVAT)."""
+    oid = int(order["id"])
+    numbers = [str(d.get("DocumentNumber")) for d in documents]
+    if not documents:
+        return [Finding(order=oid, problem="missing",
+                        detail=f"no Fortnox {settings.documents.kind} carries {external_reference(tenant, oid)}")]
+    findings: list[Finding] = []
+    if len(documents) > 1:
+        findings.append(Finding(order=oid, problem="duplicate", documents=numbers,
+                                detail=f"{len(documents)} Fortnox {settings.documents.kind}s for one order: "
+                                       + ", ".join(numbers)))
+    try:
+        expected = map_order(tenant, order, settings).command.expected
+    except PermanentError as exc:
+        return [*findings, Finding(order=oid, problem="unmappable", detail=exc.reason, documents=numbers)]
+    if full is not None and expected is not None:
+        total, vat = _money(full.get("Total")), _money(full.get("TotalVAT"))
+        if total != expected.total or vat != expected.vat:
+            findings.append(Finding(
+                order=oid, problem="amount-mismatch", documents=[str(full.get("DocumentNumber"))],
+                expected_total=expected.total, fortnox_total=total, expected_vat=expected.vat, fortnox_vat=vat,
+                detail=f"WooCommerce makes total {expected.total} (VAT {expected.vat}); Fortnox "
+                       f"{settings.documents.kind} {full.get('DocumentNumber')} says {total} (VAT {vat})"))
+    return findings
+
+
+async def _get(fortnox: FortnoxClient, resource: str, number: Any, wrapper: str) -> dict[str, Any]:
+    return await _patiently(lambda: fortnox.get(resource, number, wrapper))
+
+
+async def _documents(fortnox: FortnoxClient, kind: str, prefix: str) -> dict[str, list[dict[str, Any]]]:
+    """Live documents of `kind` stamped by woonox for this tenant, by exact reference."""
+    resource, wrapper, list_wrapper, _ = DOCUMENT_RESOURCES[kind]
+    items = await _patiently(lambda: fortnox.list_all(resource, list_wrapper))
+    if kind == "offer":  # offer list items carry no reference (FACTS.md): read each in full
+        items = [await _get(fortnox, resource, i["DocumentNumber"], wrapper) for i in items]
+    by_ref: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        ref = str(item.get("ExternalInvoiceReference1") or "")
+        if ref.startswith(prefix) and not item.get("Cancelled"):
+            by_ref.setdefault(ref, []).append(item)
+    return by_ref
+
+
+async def reconcile(tenant: str, settings: ShopSettings, woo: WooClient, fortnox: FortnoxClient, since: datetime,
+                    *, progress: Callable[[int], None] | None = None) -> tuple[ReconcileReport, dict[int, Any]]:
+    """The report, and the WooCommerce orders it read (by id) for `fix_missing`."""
+    kind = settings.documents.kind
+    resource, wrapper, _, _ = DOCUMENT_RESOURCES[kind]
+    report = ReconcileReport(tenant=tenant, kind=kind, since=since)
+    by_ref = await _documents(fortnox, kind, external_reference(tenant, ""))
+    report.documents_seen = sum(len(v) for v in by_ref.values())
+    orders: dict[int, Any] = {}
+    async for page in woo.modified_since("orders", since):
+        for order in page.items:
+            orders[int(order["id"])] = order
+            if ignore_reason(order, settings) or order.get("status") in settings.documents.triggers.cancel:
+                report.orders_skipped += 1
+                continue
+            report.orders_checked += 1
+            docs = by_ref.get(external_reference(tenant, order["id"]), [])
+            full = await _get(fortnox, resource, docs[0]["DocumentNumber"], wrapper) if docs else None
+            report.findings += compare_order(tenant, order, settings, docs, full)
+        if progress:
+            progress(len(page.items))
+    return report, orders
+
+
+async def fix_missing(report: ReconcileReport, orders: dict[int, Any], *, publisher: Publisher,
+                      sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, redis_prefix: str) -> int:
+    """Republish every missing order (after forgetting the document Fortnox no longer has)."""
+    fixed = 0
+    run = datetime.now(UTC).isoformat()
+    bookings = BookingStore(sessions)
+    for finding in report.findings:
+        if finding.problem != "missing":
+            continue
+        order = orders[finding.order]
+        woo_id = str(finding.order)
+        async with sessions.begin() as session:
+            await session.execute(delete(Booking).where(
+                Booking.tenant_id == report.tenant, Booking.woo_resource == "order", Booking.woo_id == woo_id,
+                Booking.kind == report.kind))
+        # The writer's ledger entry for the order (services/fortnox_writer/ledger.py, key
+        # `<prefix>:ledger:<tenant>:order:<id>`) still says the document was created.
+        await redis.delete(f"{redis_prefix}:ledger:{report.tenant}:order:{woo_id}")
+        await bookings.audit(report.tenant, "order", woo_id, "reconcile.republished",
+                             {"reason": finding.detail, "run": run})
+        await publisher.publish(Envelope(
+            id=deterministic_id(report.tenant, "order", woo_id, "reconcile", run), tenant=report.tenant,
+            type="woo.order.updated", occurred_at=datetime.now(UTC), correlation_id=f"reconcile:{run}",
+            body=json.dumps(order, separators=(",", ":")).encode(),
+        ))
+        finding.fixed = True
+        fixed += 1
+    return fixed

@@ -90,6 +90,8 @@ class PaymentIntent(_Command):
     payment_date: str
     mode_of_payment: str | None = None
     bookkeep: bool = True
+    # Added by the mapper (issue 5): InvoicePayment.ModeOfPaymentAccount, when the shop set one.
+    mode_of_payment_account: int | None = None
 
 
 class ExpectedTotals(_Command):

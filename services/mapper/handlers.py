@@ -65,7 +65,7 @@ class MapperHandlers:
     async def _publish(self, source: Envelope, mtype: str, command: BaseModel, *id_parts: object) -> None:
         await self.publisher.publish(Envelope(
             id=deterministic_id(*id_parts), tenant=source.tenant, type=mtype, occurred_at=source.occurred_at,
-            correlation_id=source.correlation_id or source.id, body=command.model_dump_json().encode(),
+            correlation_id=source.correlation_id or source.id, body=command.to_body(),
         ))
 
     async def ignored(self, envelope: Envelope) -> None:

@@ -138,6 +138,7 @@ def _payment(order: Mapping[str, Any], settings: ShopSettings, currency: str) ->
         payment_date=str(paid)[:10],
         mode_of_payment=method.mode_of_payment,
         bookkeep=method.bookkeep,
+        mode_of_payment_account=method.account,
     )
 
 

@@ -104,15 +104,20 @@ def line_rate(
     Several taxes on one line add up (a US state and county tax; WooCommerce's non-compound taxes
     are each computed on the net). A 100 % discounted line has no tax to derive from: its
     pre-discount subtotal is used instead."""
+    # A tax listed with neither total nor subtotal was not applied to this line.
+    applied = [p for p in taxes if p.get("total") not in (None, "") or p.get("subtotal") not in (None, "")]
     total = ZERO
     unknown = False
-    for part in taxes:
+    for part in applied:
         rate = rates.get(int(part.get("id") or 0))
         if rate is None:
             unknown = True
         else:
             total += rate
-    if taxes and not unknown:
+    if applied and not unknown:
+        base = max(abs(net), abs(list_net))
+        if tax == ZERO and list_tax == ZERO and ore(base * total / HUNDRED) != ZERO:
+            return ZERO  # the rate would have given tax, yet none was charged: the line is exempt
         return total.normalize()
     if tax == ZERO and net == ZERO and list_net != ZERO:
         return _derive(list_net, list_tax)

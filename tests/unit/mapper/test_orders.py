@@ -215,3 +215,15 @@ def test_whole_kronor_rounding_stays_out_of_vat() -> None:
     assert mapped.command.expected is not None
     assert (mapped.command.expected.round_off, mapped.command.expected.vat) == (D("-0.38"), D("25.08"))
     assert mapped.command.expected.total == D("125.00")
+
+
+@pytest.mark.parametrize("oss", [True, False])
+def test_oss_books_the_buyer_countrys_rate(oss: bool) -> None:
+    order = build_order(OrderSpec(items=[Item("Stol", "STOL-1", 1, D("119.00"), D(19))], country="DE",
+                                  prices_include_tax=True, currency="EUR"))
+    mapped = map_order("shop", order, ShopSettings.model_validate({"accounts": {"oss": oss}}))
+    assert mapped.check.ok, mapped.check.failures()
+    [row] = _rows(mapped.command)
+    assert (row["VAT"], row["AccountNumber"]) == (19, 3106)
+    flagged = any("19 % is not a Swedish VAT rate" in w for w in mapped.command.warnings)
+    assert flagged is not oss

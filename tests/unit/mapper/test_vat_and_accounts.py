@@ -30,6 +30,11 @@ def test_rate_comes_from_the_tax_line_else_from_the_amounts() -> None:
     assert line_rate([], {}, D("10.00"), D("0.75")) == D("7.5")
     # A 100 % coupon leaves no tax: the pre-discount subtotal still tells the rate.
     assert line_rate([{"id": 9, "total": "0"}], {9: None}, D(0), D(0), list_net=D("100.00"), list_tax=D("12.00")) == 12
+    # A tax listed but not applied, or applied with nothing charged on a real amount: exempt, 0 %.
+    assert line_rate([{"id": 1, "total": "", "subtotal": ""}], {1: D(25)}, D("10.00"), D(0)) == 0
+    assert line_rate([{"id": 1, "total": "0.00", "subtotal": "0.00"}], {1: D(25)}, D("10.00"), D(0)) == 0
+    # ... but a line too small to carry an öre of tax keeps its rate.
+    assert line_rate([{"id": 1, "total": "0.00"}], {1: D(25)}, D("0.01"), D(0)) == 25
     # Stacked non-compound taxes add up (a US state and county tax).
     assert line_rate([{"id": 1}, {"id": 2}], {1: D("6"), 2: D("1.5")}, D(100), D("7.50")) == D("7.5")
 

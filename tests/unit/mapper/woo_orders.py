@@ -18,7 +18,7 @@ def tax_of(amount: Decimal, rate: Decimal, *, inclusive: bool) -> Decimal:
     return r2(amount * rate / (100 + rate)) if inclusive else r2(amount * rate / 100)
 
 
-RATE_IDS = {Decimal(25): 1, Decimal(12): 2, Decimal(6): 3, Decimal(0): 4, Decimal("7.5"): 75}
+RATE_IDS = {Decimal(25): 1, Decimal(12): 2, Decimal(6): 3, Decimal(0): 4, Decimal("7.5"): 75, Decimal(19): 19}
 
 
 @dataclass

@@ -107,10 +107,10 @@ class DocumentTotals:
 
 
 def rate_vat(amount: Decimal, rate: Decimal, *, vat_included: bool) -> Decimal:
-    """The VAT of one rate, from the sum of that rate's row amounts."""
+    """The VAT of one rate, from the sum of that rate's row amounts (never "-0.00")."""
     if vat_included:
-        return ore(amount * rate / (HUNDRED + rate))
-    return ore(amount * rate / HUNDRED)
+        return ore(amount * rate / (HUNDRED + rate)) + ZERO
+    return ore(amount * rate / HUNDRED) + ZERO
 
 
 def quantity_of(row: Mapping[str, Any]) -> Decimal:

@@ -16,7 +16,7 @@ from libs.common.store.bookings import BookingRecord
 from services.fortnox_writer.compare import norm
 from services.fortnox_writer.context import WriterContext
 
-__all__ = ["apply_article"]
+__all__ = ["apply_article", "ensure_row_articles"]
 
 
 async def apply_article(ctx: WriterContext, cmd: ArticleCommand) -> dict[str, Any]:
@@ -67,3 +67,30 @@ async def _set_price(ctx: WriterContext, cmd: ArticleCommand, number: str) -> No
             raise
         await ctx.client.request("POST", "/3/prices", what=f"create price of {number}", json={"Price": {
             "ArticleNumber": number, "PriceList": cmd.price_list, "FromQuantity": 0, "Price": cmd.price}})
+
+
+async def ensure_row_articles(ctx: WriterContext, rows: list[dict[str, Any]]) -> list[str]:
+    """Create the articles a document's rows name that Fortnox does not have yet.
+
+    Called when Fortnox refused a document with 2001302 (a row refers to an unknown article,
+    FACTS.md): an order can arrive before its products were synced. Steady state costs nothing:
+    the writer only gets here on that error. Returns the article numbers created."""
+    created: list[str] = []
+    seen: set[str] = set()
+    for row in rows:
+        number = str(row.get("ArticleNumber") or "")
+        if not number or number in seen:
+            continue
+        seen.add(number)
+        try:
+            await ctx.client.get("articles", number, "Article")
+            continue
+        except FortnoxPermanent as exc:
+            if exc.status not in (400, 404):
+                raise
+        body: dict[str, Any] = {"ArticleNumber": number, "Description": str(row.get("Description") or number)[:200]}
+        if row.get("AccountNumber"):
+            body["SalesAccount"] = row["AccountNumber"]
+        await ctx.client.create("articles", "Article", body)
+        created.append(number)
+    return created

@@ -25,9 +25,10 @@ import structlog
 from libs.common.commands import DocumentCommand
 from libs.common.errors import PermanentError, TransientError
 from libs.common.fortnox.client import DOCUMENT_RESOURCES
-from libs.common.fortnox.errors import FortnoxPermanent
+from libs.common.fortnox.errors import CODE_UNKNOWN_ARTICLE_ROW, FortnoxPermanent
 from libs.common.store.bookings import BookingRecord
-from services.fortnox_writer.compare import differences
+from services.fortnox_writer.articles import ensure_row_articles
+from services.fortnox_writer.compare import differences, norm
 from services.fortnox_writer.context import WriterContext
 from services.fortnox_writer.customers import ensure_customer
 from services.fortnox_writer.ledger import Claim
@@ -81,8 +82,9 @@ async def _converge(ctx: WriterContext, cmd: DocumentCommand, claim: Claim) -> d
     outcome = "unchanged"
     if number is None:
         await ctx.ledger.pending(claim, "create")
-        created = await ctx.client.create(resource, wrapper, desired)
+        created = await _create(ctx, cmd, resource, wrapper, desired)
         number = str(created["DocumentNumber"])
+        _check_totals(cmd, created)
         await ctx.ledger.done(claim, "create", number)
         await _record(ctx, cmd, number, None, "document-created", {"number": number})
         outcome = "created"
@@ -94,6 +96,32 @@ async def _converge(ctx: WriterContext, cmd: DocumentCommand, claim: Claim) -> d
     done = await apply_lifecycle(ctx, cmd, claim, number)
     await _record(ctx, cmd, number, digest, f"document-{outcome}", {"number": number, **done})
     return {"outcome": outcome, "number": number, **done}
+
+
+async def _create(ctx: WriterContext, cmd: DocumentCommand, resource: str, wrapper: str,
+                  desired: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return await ctx.client.create(resource, wrapper, desired)
+    except FortnoxPermanent as exc:
+        if exc.fortnox_code != CODE_UNKNOWN_ARTICLE_ROW:
+            raise
+    # The order arrived before its products: create the missing articles, then the document.
+    rows = list(desired.get(DOCUMENT_RESOURCES[cmd.kind][3]) or [])
+    made = await ensure_row_articles(ctx, rows)
+    log.info("articles_created_for_document", order=cmd.woo_order_id, articles=made)
+    return await ctx.client.create(resource, wrapper, desired)
+
+
+def _check_totals(cmd: DocumentCommand, created: dict[str, Any]) -> None:
+    """Invariant 6: Fortnox's own totals must equal what the mapper computed from WooCommerce."""
+    if cmd.expected is None:
+        return
+    total, vat = created.get("Total"), created.get("TotalVAT")
+    if total is None or vat is None:
+        return
+    if norm(total) != norm(cmd.expected.total) or norm(vat) != norm(cmd.expected.vat):
+        log.error("fortnox_totals_differ", order=cmd.woo_order_id, fortnox_total=str(total), fortnox_vat=str(vat),
+                  expected_total=str(cmd.expected.total), expected_vat=str(cmd.expected.vat))
 
 
 async def _update(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number: str,

@@ -5,14 +5,14 @@ pending mark, or a degraded ledger), Fortnox is asked first:
 - createinvoice: the order's `InvoiceReference` (a 400 on a repeated createinvoice usually means it
   was already invoiced, FACTS.md);
 - payments: `GET /3/invoicepayments?invoicenumber=` (FACTS.md, Payments);
-- credit invoices: the invoice's `CreditInvoiceReference`, or the refund's own reference.
+- credit invoices: the refund's own reference (ExternalInvoiceReference1 of the credit).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from libs.common.commands import DocumentCommand
+from libs.common.commands import CreditNote, DocumentCommand
 from libs.common.store.bookings import BookingRecord
 from services.fortnox_writer.context import WriterContext
 from services.fortnox_writer.ledger import Claim
@@ -31,8 +31,8 @@ async def apply_lifecycle(ctx: WriterContext, cmd: DocumentCommand, claim: Claim
         return done
     if invoice and cmd.payment is not None:
         done["payment"] = await _payment(ctx, cmd, claim, invoice)
-    if invoice and cmd.credit_rows:
-        done["credit"] = await _credit(ctx, cmd, claim, invoice)
+    if invoice and cmd.credits:
+        done["credits"] = [await _credit(ctx, cmd, claim, invoice, note) for note in cmd.credits]
     return done
 
 
@@ -82,6 +82,8 @@ async def _payment(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, invoi
             body["AmountCurrency"] = cmd.payment.amount_currency
         if cmd.payment.mode_of_payment:
             body["ModeOfPayment"] = cmd.payment.mode_of_payment
+        if cmd.payment.mode_of_payment_account:
+            body["ModeOfPaymentAccount"] = cmd.payment.mode_of_payment_account
         created = await ctx.client.create("invoicepayments", "InvoicePayment", body)
         known = str(created["Number"])
         await ctx.ledger.done(claim, "payment", known)
@@ -124,30 +126,31 @@ async def _cancel(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number
     return number
 
 
-async def _credit(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, invoice: str) -> str:
-    """Refunds not yet credited become one credit invoice with exactly the refunded rows."""
-    assert cmd.credit_rows
-    ids = ",".join(str(i) for i in sorted(cmd.refund_ids)) or "all"
-    effect = f"credit:{ids}"
+async def _credit(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, invoice: str, note: CreditNote) -> str:
+    """One WooCommerce refund becomes one credit invoice with exactly the refunded rows (FACTS.md: a
+    second partial refund needs a new invoice with negative rows), stamped with its own reference."""
+    effect = f"credit:{note.refund_id}"
     known = claim.done(effect) or await _booked(ctx, cmd, effect)
     if known:
         return known
-    reference = f"{cmd.external_ref}:refund:{ids}"[:80]
     if claim.uncertain(effect):
-        found = await ctx.client.find_documents("invoice", reference)
+        found = await ctx.client.find_documents("invoice", note.external_ref)
         if found:
             known = str(found[0]["DocumentNumber"])
     if known is None:
         original = await ctx.client.get("invoices", invoice, "Invoice")
-        body = {
+        body: dict[str, Any] = {
             "CustomerNumber": original.get("CustomerNumber"),
             "Currency": original.get("Currency") or cmd.document.get("Currency"),
-            "ExternalInvoiceReference1": reference,
+            "ExternalInvoiceReference1": note.external_ref,
             "YourReference": cmd.document.get("YourReference"),
-            "VATIncluded": cmd.document.get("VATIncluded", False),
-            "InvoiceRows": cmd.credit_rows,
-            "Remarks": f"Credit for refund {ids} of invoice {invoice}",
+            "VATIncluded": note.vat_included,
+            "InvoiceRows": note.rows,
+            "Remarks": (f"Kredit för återbetalning {note.refund_id} av faktura {invoice}"
+                        + (f": {note.reason}" if note.reason else ""))[:1024],
         }
+        if note.date:
+            body["InvoiceDate"] = note.date
         await ctx.ledger.pending(claim, effect)
         created = await ctx.client.create("invoices", "Invoice", {k: v for k, v in body.items() if v is not None})
         known = str(created["DocumentNumber"])

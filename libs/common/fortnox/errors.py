@@ -22,6 +22,7 @@ __all__ = [
     "CODE_ACCOUNT_NOT_FOUND",
     "CODE_NO_LICENCE",
     "CODE_NO_SCOPE",
+    "CODE_UNKNOWN_ARTICLE_ROW",
     "FortnoxPermanent",
     "FortnoxRateLimited",
     "FortnoxTransient",

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints a table of figures; ratios are compared within one run, never asserted."""

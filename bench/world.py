@@ -1,0 +1,68 @@
+"""A throwaway woonox deployment for benchmarks: own prefix/schema, a sandbox process, tenants."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import aio_pika
+import redis.asyncio as aioredis
+
+from libs.common.crypto import generate_key
+from libs.common.settings import CommonSettings
+from libs.common.store.db import drop_schema, make_engine, make_sessionmaker
+from libs.common.store.migrate import upgrade
+from libs.common.topology import Topology
+from tests.e2e.writer_stack import WriterWorld, make_world
+
+
+@contextlib.asynccontextmanager
+async def bench_world(tenants: list[str]) -> AsyncIterator[WriterWorld]:
+    base = CommonSettings()
+    prefix = "b" + uuid.uuid4().hex[:8]
+    env = {"RABBITMQ_URL": base.rabbitmq_url, "REDIS_URL": base.redis_url, "DATABASE_URL": base.database_url,
+           "WOONOX_BROKER_PREFIX": prefix, "WOONOX_REDIS_PREFIX": prefix, "WOONOX_DB_SCHEMA": prefix,
+           "WOONOX_SECRET_KEYS": generate_key(), "WOONOX_LOG_LEVEL": "WARNING"}
+    settings = CommonSettings(**{  # type: ignore[arg-type]
+        "rabbitmq_url": base.rabbitmq_url, "redis_url": base.redis_url, "database_url": base.database_url,
+        "broker_prefix": prefix, "redis_prefix": prefix, "db_schema": prefix, "secret_keys": env["WOONOX_SECRET_KEYS"]})
+    await upgrade(settings.database_url, prefix)
+    topology = Topology(prefix)
+    await topology.declare_on(settings.rabbitmq_url)
+    engine = make_engine(settings.database_url, prefix)
+    redis = aioredis.from_url(settings.redis_url)
+    world = await make_world(settings, make_sessionmaker(engine), redis, env,
+                             Path(tempfile.mkdtemp(prefix="woonox-bench-")))
+    try:
+        yield world
+    finally:
+        world.stack.stop_all()
+        await world.publisher.close()
+        await world.http.aclose()
+        connection = await aio_pika.connect(settings.rabbitmq_url)
+        async with connection:
+            await topology.delete(await connection.channel(), tenants=tenants)
+        async for key in redis.scan_iter(match=f"{prefix}:*"):
+            await redis.delete(key)
+        await redis.aclose()
+        await engine.dispose()
+        await drop_schema(settings.database_url, prefix)
+
+
+def parse_at(entry: dict[str, object]) -> float:
+    return datetime.fromisoformat(str(entry["at"])).timestamp()
+
+
+async def until(predicate: object, timeout: float, poll: float = 0.2) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await predicate():  # type: ignore[operator]
+            return True
+        await asyncio.sleep(poll)
+    return False

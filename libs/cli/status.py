@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
+import redis.asyncio as aioredis
 import typer
 from rich.table import Table
 
@@ -38,17 +39,21 @@ def needs_attention(view: Overview) -> list[str]:
 async def _gather(sample: float) -> tuple[Overview, dict[str, float]]:
     settings = CommonSettings()
     engine = make_engine(settings.database_url, settings.db_schema, pool_size=1)
+    redis = aioredis.from_url(settings.redis_url)
     topology = Topology(settings.broker_prefix)
     try:
         sessions = make_sessionmaker(engine)
-        first = await overview(settings.rabbitmq_url, topology, sessions)
+        first = await overview(settings.rabbitmq_url, topology, sessions, redis=redis,
+                               redis_prefix=settings.redis_prefix)
         if sample <= 0:
             return first, {}
         await asyncio.sleep(sample)  # the rate is the depth's change over this window
-        second = await overview(settings.rabbitmq_url, topology, sessions)
+        second = await overview(settings.rabbitmq_url, topology, sessions, redis=redis,
+                                redis_prefix=settings.redis_prefix)
         before = {g.group: g.queue.messages for g in first.groups}
         return second, {g.group: (g.queue.messages - before[g.group]) / sample for g in second.groups}
     finally:
+        await redis.aclose()
         await engine.dispose()
 
 
@@ -73,13 +78,16 @@ def status(
                    str(g.queue.consumers), str(g.retrying), str(g.dead.messages)]
             queues.add_row(*row, *([f"{rates.get(g.group, 0):+.1f}"] if rates else []))
         console.print(queues)
-        tenants = Table("tenant", "status", "fortnox token", "expires", "queue", "last booking", title="tenants")
+        tenants = Table("tenant", "status", "fortnox token", "expires", "queue", "Fortnox requests / 5 s",
+                        "last booking", title="tenants")
         for t in view.tenants:
             last = t.last_booking
             tenants.add_row(
                 t.id, t.status + (f" ({t.status_reason})" if t.status_reason else ""), t.token_health,
                 t.token_expires_at.strftime("%Y-%m-%d %H:%M") if t.token_expires_at else "",
                 "" if t.queue_depth is None else str(t.queue_depth),
+                ("" if t.rate_limit_used is None else f"{t.rate_limit_used}/25")
+                + (f" (held {t.rate_limit_blocked_ms} ms after a 429)" if t.rate_limit_blocked_ms else ""),
                 f"{last.kind} {last.fortnox_number or '-'} for {last.woo_resource} {last.woo_id} "
                 f"at {last.at:%Y-%m-%d %H:%M}" if last else "never",
             )

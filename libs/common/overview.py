@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,8 +21,10 @@ from libs.common.queue_stats import GroupStats, group_stats
 from libs.common.store.models import AuditEntry, Booking, FortnoxToken, TenantRow
 from libs.common.topology import Topology
 
-__all__ = ["BookingLine", "Overview", "TenantHealth", "audit_trail", "overview", "token_health"]
+__all__ = ["BookingLine", "Overview", "TenantHealth", "audit_trail", "overview", "rate_limit_use", "token_health"]
 
+# The writers' limiter window (services/fortnox_writer/settings.py rate_window: 5.2 s).
+RATE_WINDOW_MS = 5200
 # Fortnox access tokens live one hour (../shared/fortnox/FACTS.md); the writer refreshes ahead.
 EXPIRING = timedelta(minutes=5)
 
@@ -56,6 +60,9 @@ class TenantHealth(BaseModel):
     scopes: list[str] = Field(default_factory=list)
     last_booking: BookingLine | None = None
     queue_depth: int | None = Field(None, description="Its own queue, for per-tenant consumer groups")
+    rate_limit_used: int | None = Field(None, description="Fortnox requests granted in the current window")
+    rate_limit_blocked_ms: int = Field(0, description="> 0 while every writer holds off after a 429")
+    fortnox_client_id: str = Field("", exclude=True)  # names the limiter's Redis key
 
 
 class Overview(BaseModel):
@@ -90,6 +97,7 @@ async def _tenants(sessions: async_sessionmaker[AsyncSession], now: datetime) ->
     out: list[TenantHealth] = []
     for tenant, token in rows:
         out.append(TenantHealth(
+            fortnox_client_id=tenant.fortnox_client_id,
             id=tenant.id, name=tenant.name, shop_url=tenant.shop_url, status=tenant.status,
             status_reason=tenant.status_reason,
             token_health=token_health(token.expires_at, bool(token.refresh_token_enc), now) if token else "none",
@@ -109,10 +117,29 @@ async def recent_bookings(sessions: async_sessionmaker[AsyncSession], *, limit: 
         return [_line(b) for b in (await session.scalars(query)).all()]
 
 
+async def rate_limit_use(redis: aioredis.Redis, prefix: str, tenants: list[TenantHealth],
+                         window_ms: int = RATE_WINDOW_MS) -> None:
+    """Fill in each tenant's use of its Fortnox rate limit from the writers' sliding log in Redis
+    (libs/common/fortnox/ratelimit.lua: a sorted set of grant times per client and tenant). Redis
+    being away leaves the figures empty: this is a view, not a dependency."""
+    try:
+        seconds, micros = await redis.time()
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        for t in tenants:
+            base = f"{prefix}:rl:{t.fortnox_client_id}:{t.id}"
+            t.rate_limit_used = int(await redis.zcount(base, now_ms - window_ms, "+inf"))
+            t.rate_limit_blocked_ms = max(0, int(await redis.pttl(base + ":block")))
+    except RedisError:
+        return
+
+
 async def overview(rabbitmq_url: str, topology: Topology, sessions: async_sessionmaker[AsyncSession],
-                   *, bookings: int = 20) -> Overview:
+                   *, bookings: int = 20, redis: aioredis.Redis | None = None, redis_prefix: str = "woonox",
+                   ) -> Overview:
     now = datetime.now(UTC)
     tenants = await _tenants(sessions, now)
+    if redis is not None:
+        await rate_limit_use(redis, redis_prefix, tenants)
     groups = await group_stats(rabbitmq_url, topology, [t.id for t in tenants])
     for g in groups:
         for q in g.tenant_queues:

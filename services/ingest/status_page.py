@@ -80,7 +80,8 @@ def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
 async def _gather(request: Request) -> tuple[Overview, list[DeadLetter]]:
     settings = request.app.state.settings
     topology = Topology(settings.broker_prefix)
-    view = await overview(settings.rabbitmq_url, topology, _sessions(request))
+    view = await overview(settings.rabbitmq_url, topology, _sessions(request),
+                          redis=getattr(request.app.state, "redis", None), redis_prefix=settings.redis_prefix)
     async with DeadLetters(settings.rabbitmq_url, topology) as dl:
         letters = await dl.list()
     newest = sorted(letters, key=lambda d: d.at or datetime.min.replace(tzinfo=UTC), reverse=True)
@@ -159,6 +160,8 @@ def _page(view: Overview, letters: list[DeadLetter], csrf: str, replayed: int | 
         _e(t.id), _e(t.name), _health(t.status, {"active"}) + (f" {_e(t.status_reason)}" if t.status_reason else ""),
         _health(t.token_health, {"ok", "expiring"}), _e(_when(t.token_expires_at)),
         "" if t.queue_depth is None else _e(t.queue_depth),
+        "" if t.rate_limit_used is None else f"{t.rate_limit_used}/25"
+        + (' <span class="bad">held after a 429</span>' if t.rate_limit_blocked_ms else ""),
         (f"{_e(t.last_booking.kind)} {_e(t.last_booking.fortnox_number or '-')} for "
          f"{_e(t.last_booking.woo_resource)} {_e(t.last_booking.woo_id)}, {_e(_when(t.last_booking.at))}")
         if t.last_booking else '<span class="muted">never</span>',
@@ -180,7 +183,8 @@ def _page(view: Overview, letters: list[DeadLetter], csrf: str, replayed: int | 
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>woonox status</title>'
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head><body>'
         f'<h1>woonox status</h1><p class="muted">as of {_e(_when(view.at))} UTC</p>{flash}'
-        + _table("Tenants", ["tenant", "name", "status", "Fortnox token", "token expires", "queue", "last booking"],
+        + _table("Tenants", ["tenant", "name", "status", "Fortnox token", "token expires", "queue",
+                             "Fortnox requests / 5 s", "last booking"],
                  tenants, "No tenants yet: woonox tenant add", "tenants")
         + _table("Queues", ["group", "queue", "ready", "consumers", "retrying", "dead letters"], queues,
                  "No queues", "queues")

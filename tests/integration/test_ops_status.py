@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis.asyncio as aioredis
 import typer
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +20,7 @@ from libs.common.consumer import ConsumerService
 from libs.common.crypto import SecretBox
 from libs.common.envelope import Envelope
 from libs.common.errors import PermanentError
+from libs.common.fortnox.ratelimit import RateLimiter
 from libs.common.settings import CommonSettings
 from libs.common.store.bookings import BookingRecord, BookingStore
 from libs.common.store.models import FortnoxToken
@@ -72,9 +74,13 @@ async def _dead_letter(settings: CommonSettings, topology: Topology) -> None:
 
 
 async def test_status_reports_queues_tenants_tokens_and_last_booking(
-    settings: CommonSettings, topology: Topology, database: async_sessionmaker[AsyncSession]
+    settings: CommonSettings, topology: Topology, database: async_sessionmaker[AsyncSession],
+    redis_client: aioredis.Redis,
 ) -> None:
     await _seed(settings, database)
+    limiter = RateLimiter(redis_client, settings.redis_prefix)
+    for _ in range(3):  # three Fortnox requests granted to shop-a's writers just now
+        assert await limiter.try_acquire("", "shop-a") == 0
     calm = await cli("status", "--json")
     assert calm.exit_code == EXIT_ATTENTION, calm.output  # shop-b is suspended
     view = json.loads(calm.output)
@@ -82,6 +88,8 @@ async def test_status_reports_queues_tenants_tokens_and_last_booking(
     assert tenants["shop-a"]["token_health"] == "ok"
     assert tenants["shop-a"]["scopes"] == ["bookkeeping", "invoice"]
     assert tenants["shop-a"]["last_booking"]["fortnox_number"] == "1001"
+    assert tenants["shop-a"]["rate_limit_used"] == 3
+    assert tenants["shop-b"]["rate_limit_used"] == 0
     assert tenants["shop-b"]["token_health"] == "none"
     assert tenants["shop-b"]["last_booking"] is None
     assert view["attention"] == ["tenant shop-b is suspended: Fortnox licence missing"]

@@ -12,7 +12,6 @@ import structlog
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.routing import Route
 
 from libs.common.consumer import health_routes
 from libs.common.crypto import SecretBox
@@ -27,6 +26,7 @@ from libs.common.topology import Topology
 from services.ingest.admin import callback_router
 from services.ingest.admin import router as admin_router
 from services.ingest.dedup import EdgeDedup
+from services.ingest.fast_path import WebhookFastPath
 from services.ingest.operator_auth import require_operator
 from services.ingest.settings import IngestSettings
 from services.ingest.tenant_cache import TenantCache
@@ -38,11 +38,13 @@ log = structlog.get_logger("woonox.ingest")
 RECONNECT_SECONDS = 2.0
 
 
-async def _connect_until_up(publisher: Publisher) -> None:
-    """Keep trying at start: ingest serves (503 + /readyz 503) while RabbitMQ is away, never crashes."""
+async def _connect_until_up(publisher: Publisher, started: asyncio.Event) -> None:
+    """Keep trying at start: ingest serves (503 + /readyz 503) while RabbitMQ is away, never crashes.
+    `started` is set only once the topology is declared: `publisher.connected` turns true earlier."""
     while True:
         try:
             await publisher.connect()
+            started.set()
             log.info("broker_connected")
             return
         except TransientError as exc:
@@ -86,31 +88,38 @@ def create_app(settings: IngestSettings) -> FastAPI:
     publisher = Publisher(settings.rabbitmq_url, Topology(settings.broker_prefix))
     redis = aioredis.from_url(settings.redis_url)
     http = httpx.AsyncClient(timeout=30)
+    dedup = EdgeDedup(redis, settings.redis_prefix, settings.dedup_seconds) if settings.edge_dedup else None
     receiver = WebhookReceiver(
-        tenants=cache, publisher=publisher, dedup=EdgeDedup(redis, settings.redis_prefix, settings.dedup_seconds),
+        tenants=cache, publisher=publisher, dedup=dedup,
         redis=redis, redis_prefix=settings.redis_prefix, max_body_bytes=settings.max_body_bytes,
     )
 
+    started = asyncio.Event()
+
+    def ready() -> bool:
+        return started.is_set() and publisher.connected
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        connecting = asyncio.create_task(_connect_until_up(publisher))
+        connecting = asyncio.create_task(_connect_until_up(publisher, started))
         try:
             yield
         finally:
             connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await connecting
+            if dedup is not None:
+                await dedup.drain()
             await publisher.close()
             await http.aclose()
             await redis.aclose()
             await engine.dispose()
 
     # redirect_slashes=False: WooCommerce does not follow redirects, so a redirect would silently
-    # lose every delivery (../shared/woocommerce/FACTS.md); both spellings are served instead.
+    # lose every delivery (../shared/woocommerce/FACTS.md).
     app = FastAPI(title="woonox ingest", lifespan=lifespan, redirect_slashes=False)
-    for path in ("/webhooks/woocommerce/{tenant}", "/webhooks/woocommerce/{tenant}/"):
-        app.router.routes.append(Route(path, receiver.handle, methods=["POST"], include_in_schema=False))
-    app.include_router(health_routes(lambda: publisher.connected))
+    app.add_middleware(WebhookFastPath, endpoint=receiver.handle)
+    app.include_router(health_routes(ready))
     app.include_router(admin_router)
     app.include_router(callback_router)
     _include_status_page(app)
@@ -121,6 +130,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
     app.state.http = http
     app.state.tokens = TokenManager(sessions, redis, box, http, settings.redis_prefix)
     app.state.publisher = publisher
+    app.state.ready = ready
     app.state.tenant_cache = cache
     app.state.tenant_store = store
     app.state.redis = redis

@@ -6,9 +6,16 @@ An optimisation only: replays and backfill overlaps become cheap, but correctnes
 A key is claimed as *pending* for a short time before the publish and made to last only after the
 broker confirmed; a crash in between therefore blocks a replay for `PENDING_SECONDS` at most, and a
 failed publish releases the claim at once, so the next delivery or the backfill gets through.
+
+Claims of concurrent deliveries travel together, one pipeline per turn of the event loop, and
+confirmations are written in the background the same way (../shared/design/PERFORMANCE.md: the
+Redis client's CPU per round trip is the cost, not Redis). A lost confirmation leaves a pending key
+that simply expires.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import redis.asyncio as aioredis
 import structlog
@@ -27,23 +34,59 @@ class EdgeDedup:
         self._redis = client
         self._prefix = prefix
         self._ttl = ttl
+        self._claims: list[tuple[str, asyncio.Future[bool]]] = []
+        self._claiming: asyncio.Task[None] | None = None
+        self._confirmed: list[str] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     def key(self, event_id: str) -> str:
         return seen_key(self._prefix, event_id)
 
     async def claim(self, event_id: str) -> bool:
         """True if this event should be published (first sighting, or Redis unavailable)."""
-        try:
-            return bool(await self._redis.set(self.key(event_id), b"p", nx=True, ex=PENDING_SECONDS))
-        except (RedisError, OSError) as exc:
-            log.warning("dedup_unavailable", error=str(exc))
-            return True
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._claims.append((event_id, future))
+        if self._claiming is None or self._claiming.done():
+            self._claiming = asyncio.create_task(self._claim_batches())
+        return await future
+
+    async def _claim_batches(self) -> None:
+        await asyncio.sleep(0)  # gather the claims of every request this turn of the loop
+        while self._claims:
+            batch, self._claims = self._claims, []
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for event_id, _ in batch:
+                        pipe.set(self.key(event_id), b"p", nx=True, ex=PENDING_SECONDS)
+                    answers = [bool(a) for a in await pipe.execute()]
+            except (RedisError, OSError) as exc:
+                log.warning("dedup_unavailable", error=str(exc))
+                answers = [True] * len(batch)
+            for (_, future), first in zip(batch, answers, strict=True):
+                if not future.done():
+                    future.set_result(first)
 
     async def confirm(self, event_id: str) -> None:
-        try:
-            await self._redis.set(self.key(event_id), b"1", ex=self._ttl)
-        except (RedisError, OSError) as exc:
-            log.warning("dedup_unavailable", error=str(exc))
+        self._confirmed.append(event_id)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the other requests of this loop turn confirm too
+        while self._confirmed:
+            batch, self._confirmed = self._confirmed, []
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for event_id in batch:
+                        pipe.set(self.key(event_id), b"1", ex=self._ttl)
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                log.warning("dedup_unavailable", error=str(exc))
+
+    async def drain(self) -> None:
+        """Wait for confirmations in flight (at shutdown, and in tests)."""
+        while self._flushing is not None and not self._flushing.done():
+            await self._flushing
 
     async def release(self, event_id: str) -> None:
         try:

@@ -19,6 +19,8 @@ class IngestSettings(CommonSettings):
     # The hot path must not ask PostgreSQL on every delivery (../shared/design/PERFORMANCE.md);
     # a changed secret is picked up within this many seconds.
     tenant_cache_seconds: float = Field(5.0, ge=0)
+    # Edge dedup costs a Redis round trip per delivery; it only makes replays cheap (never correctness).
+    edge_dedup: bool = True
     # How long an accepted (tenant, resource, id, modified) is remembered for edge deduplication.
     dedup_seconds: int = Field(7 * 24 * 3600, ge=1)
     # Operator token of the admin API (Authorization: Bearer <token>); empty disables the admin API.

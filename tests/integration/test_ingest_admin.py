@@ -35,7 +35,7 @@ async def admin_client(**overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClien
     app = create_app(IngestSettings(public_url="http://ingest.test", **overrides))
     async with app.router.lifespan_context(app):
         async def connected() -> bool:
-            return bool(app.state.publisher.connected)
+            return bool(app.state.ready())
 
         await wait_for(connected, what="ingest connected")
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest.test") as c:

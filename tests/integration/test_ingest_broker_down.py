@@ -70,7 +70,7 @@ async def test_broker_outage_during_burst_loses_nothing(
                 await asyncio.to_thread(rabbitmqctl, "start_app")
 
             async def reconnected() -> bool:
-                return bool(w.app.state.publisher.connected)
+                return bool(w.app.state.ready())
 
             await wait_for(reconnected, timeout=60, what="ingest reconnected to RabbitMQ")
             accepted_after = sum(d.status == 202 for d in log)

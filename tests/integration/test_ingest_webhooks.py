@@ -48,10 +48,8 @@ async def ingest_client(settings: CommonSettings, database: Any, **overrides: An
     await store.add(TenantNew(id="shop-b", shop_url="https://shop-b.example", webhook_secret=SecretStr(OTHER_SECRET)))
     app = create_app(IngestSettings(**overrides))
     async with app.router.lifespan_context(app):
-        publisher = app.state.publisher
-
         async def connected() -> bool:
-            return bool(publisher.connected)
+            return bool(app.state.ready())
 
         await wait_for(connected, what="ingest connected to RabbitMQ")
         transport = httpx.ASGITransport(app=app)

@@ -67,7 +67,7 @@ async def world(settings: CommonSettings, database: Any, *, drop_rate: float = 0
                             first_lookback=timedelta(hours=1))
 
         async def connected() -> bool:
-            return bool(app.state.publisher.connected)
+            return bool(app.state.ready())
 
         await wait_for(connected, what="ingest connected to RabbitMQ")
         try:

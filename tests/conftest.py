@@ -71,7 +71,26 @@ async def topology(settings: CommonSettings) -> AsyncIterator[Topology]:
     yield topo
     connection = await aio_pika.connect(settings.rabbitmq_url)
     async with connection:
-        await topo.delete(await connection.channel())
+        channel = await connection.channel()
+        await topo.delete(channel)
+        for name in _queues_named(settings.broker_prefix + "."):  # per-tenant queues the test created
+            await channel.queue_delete(name)
+
+
+def _queues_named(start: str) -> list[str]:
+    """Queues whose names start with `start`, where rabbitmqctl is at hand (a local server); the
+    tests' own prefixes make anything left elsewhere harmless."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("rabbitmqctl"):
+        return []
+    try:
+        out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name"], capture_output=True, text=True,
+                             timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in out.splitlines() if line.strip().startswith(start)]
 
 
 @pytest.fixture

@@ -81,3 +81,36 @@ async def test_command_for_another_tenant_is_refused(settings: CommonSettings, d
     cmd = order_command("shop-d", 1)
     with pytest.raises(PermanentError, match="tenant"):
         await handlers.handle(Envelope.new(tenant="shop-c", type="fortnox.command.document", body=cmd.to_body()))
+
+
+async def test_dead_refresh_token_marks_tenant_for_reconnection(settings: CommonSettings, database: Any,
+                                                               redis_client: aioredis.Redis,
+                                                               http: httpx.AsyncClient) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from libs.common.crypto import SecretBox
+    from libs.common.store.models import FortnoxToken
+    from libs.common.store.tenants import TenantStore
+
+    company = await create_company(http, SANDBOX)
+    await add_tenant(database, settings, redis_client, http, SANDBOX, "shop-r", company)
+    box = SecretBox(settings.secret_keys.get_secret_value())
+    async with database.begin() as session:
+        await session.execute(update(FortnoxToken).where(FortnoxToken.tenant_id == "shop-r").values(
+            refresh_token_enc=box.encrypt("revoked-by-a-human"), expires_at=datetime.now(UTC) - timedelta(hours=1)))
+    handlers = writer_handlers(database, settings, redis_client, http)
+    envelope = Envelope.new(tenant="shop-r", type="fortnox.command.document", body=order_command("shop-r", 1).to_body())
+    with pytest.raises(PermanentError) as err:
+        await handlers.handle(envelope)
+    assert err.value.code == "needs-reconnect"
+    tenant = await TenantStore(database, box).require("shop-r")
+    assert tenant.status == "needs_reconnect" and "woonox connect" not in (tenant.status_reason or "x")
+    token_calls = (await http.get(f"{SANDBOX}/_sandbox/journal", params={"path_prefix": "/oauth-v1"})).json()
+    # No hot loop: the next message for the tenant dead-letters without asking Fortnox again.
+    fresh = writer_handlers(database, settings, redis_client, http)
+    with pytest.raises(PermanentError, match="reconnect"):
+        await fresh.handle(envelope)
+    again = (await http.get(f"{SANDBOX}/_sandbox/journal", params={"path_prefix": "/oauth-v1"})).json()
+    assert len(again["entries"]) == len(token_calls["entries"]) == 1

@@ -11,9 +11,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from pydantic import BaseModel
 
-from libs.common.commands import COMMAND_ARTICLE, COMMAND_CUSTOMER, COMMAND_DOCUMENT, COMMAND_STOCK
+from libs.common.commands import (
+    COMMAND_ARTICLE,
+    COMMAND_CUSTOMER,
+    COMMAND_DOCUMENT,
+    COMMAND_STOCK,
+    ArticleCommand,
+    CustomerCommand,
+    DocumentCommand,
+    StockCommand,
+)
 from libs.common.envelope import Envelope, deterministic_id
 from libs.common.errors import PermanentError
 from libs.common.publisher import Publisher
@@ -25,6 +33,8 @@ from services.mapper.shop_settings_cache import ShopSettingsCache
 __all__ = ["MapperHandlers"]
 
 log = structlog.get_logger("woonox.mapper")
+
+Command = ArticleCommand | CustomerCommand | DocumentCommand | StockCommand
 
 
 def _object(envelope: Envelope) -> dict[str, Any]:
@@ -62,7 +72,7 @@ class MapperHandlers:
             raise PermanentError(f"the mapper does not handle {envelope.type!r}", code="unknown-type")
         await handler(envelope)
 
-    async def _publish(self, source: Envelope, mtype: str, command: BaseModel, *id_parts: object) -> None:
+    async def _publish(self, source: Envelope, mtype: str, command: Command, *id_parts: object) -> None:
         await self.publisher.publish(Envelope(
             id=deterministic_id(*id_parts), tenant=source.tenant, type=mtype, occurred_at=source.occurred_at,
             correlation_id=source.correlation_id or source.id, body=command.to_body(),

@@ -17,7 +17,7 @@ from typing import Any
 from libs.common.errors import PermanentError
 from services.mapper.accounts import RowKind
 from services.mapper.rounding import ZERO, money
-from services.mapper.vat import line_rate, tax_line_rates
+from services.mapper.vat import line_rate, rate_split, tax_line_rates
 
 __all__ = ["Line", "order_lines"]
 
@@ -59,6 +59,21 @@ def _quantity(value: Any, name: str) -> Decimal:
     return quantity
 
 
+def _extra_lines(kind: RowKind, name: str, line: Mapping[str, Any], rates: Mapping[int, Decimal | None],
+                 **fields: Any) -> list[Line]:
+    """A shipping or fee line: one Line, or one per rate when its VAT is split over rates."""
+    net, tax = money(line.get("total"), f"{name} total"), money(line.get("total_tax"), f"{name} total_tax")
+    taxes = line.get("taxes") or []
+    woo_id = int(line.get("id") or 0)
+    split = rate_split(taxes, rates, net, tax)
+    if not split:
+        return [Line(kind=kind, name=name, quantity=Decimal(1), list_net=net, list_tax=tax, net=net, tax=tax,
+                     rate=line_rate(taxes, rates, net, tax), woo_id=woo_id, **fields)]
+    return [Line(kind=kind, name=f"{name} ({format(rate.normalize(), 'f')} %)", quantity=Decimal(1),
+                 list_net=share, list_tax=share_tax, net=share, tax=share_tax, rate=rate, woo_id=woo_id, **fields)
+            for rate, share, share_tax in split]
+
+
 def order_lines(order: Mapping[str, Any]) -> list[Line]:
     rates = tax_line_rates(order)
     lines: list[Line] = []
@@ -79,18 +94,8 @@ def order_lines(order: Mapping[str, Any]) -> list[Line]:
         ))
     for ship in order.get("shipping_lines") or []:
         name = html.unescape(str(ship.get("method_title") or "Frakt"))
-        net, tax = money(ship.get("total"), f"{name} total"), money(ship.get("total_tax"), f"{name} total_tax")
-        lines.append(Line(
-            kind="shipping", name=name, quantity=Decimal(1), list_net=net, list_tax=tax, net=net, tax=tax,
-            rate=line_rate(ship.get("taxes") or [], rates, net, tax), method_id=str(ship.get("method_id") or ""),
-            woo_id=int(ship.get("id") or 0),
-        ))
+        lines += _extra_lines("shipping", name, ship, rates, method_id=str(ship.get("method_id") or ""))
     for fee in order.get("fee_lines") or []:
         name = html.unescape(str(fee.get("name") or "Avgift"))
-        net, tax = money(fee.get("total"), f"{name} total"), money(fee.get("total_tax"), f"{name} total_tax")
-        lines.append(Line(
-            kind="fee", name=name, quantity=Decimal(1), list_net=net, list_tax=tax, net=net, tax=tax,
-            rate=line_rate(fee.get("taxes") or [], rates, net, tax), tax_class=str(fee.get("tax_class") or ""),
-            woo_id=int(fee.get("id") or 0),
-        ))
+        lines += _extra_lines("fee", name, fee, rates, tax_class=str(fee.get("tax_class") or ""))
     return lines

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from services.mapper.rounding import HUNDRED, ZERO, money, ore
+from services.mapper.rounding import HUNDRED, ORE, ZERO, money, ore
 
 __all__ = [
     "KNOWN_RATES",
@@ -23,6 +23,7 @@ __all__ = [
     "food_rate",
     "known_rates",
     "line_rate",
+    "rate_split",
     "rate_warning",
     "sale_date",
     "tax_line_rates",
@@ -132,3 +133,40 @@ def rate_warning(rate: Decimal, on: date, *, food: bool, what: str) -> str | Non
         return (f"{what}: food is taxed at {food_rate(on)} % on {on.isoformat()}, WooCommerce charged {rate} % "
                 "(booked as WooCommerce charged it)")
     return None
+
+
+def rate_split(
+    taxes: Sequence[Mapping[str, Any]], rates: Mapping[int, Decimal | None], net: Decimal, tax: Decimal
+) -> list[tuple[Decimal, Decimal, Decimal]] | None:
+    """(rate, net share, tax share) of a shipping or fee line whose tax WooCommerce spread over
+    several rates (in Sweden shipping follows the goods, so plugins split its VAT in proportion),
+    or None for a line taxed at one rate.
+
+    Swedish rates never stack, so several Swedish rates on one line are a split; other rates (a US
+    state and county tax) stack when their sum explains the tax. Each share's net is recovered from
+    its tax; what the taxes cannot explain beyond their rounding is the part at 0 %. Rounding noise
+    is folded into the biggest share (the document's öresutjämning keeps VAT per rate exact)."""
+    parts: list[tuple[Decimal, Decimal]] = []
+    for part in taxes:
+        if part.get("total") in (None, ""):
+            continue
+        rate = rates.get(int(part.get("id") or 0))
+        if rate is None:
+            return None
+        parts.append((rate, money(part.get("total"), "tax")))
+    if len({rate for rate, _ in parts}) < 2:
+        return None
+    stacked = sum((rate for rate, _ in parts), ZERO)
+    swedish = all(rate in KNOWN_RATES for rate, _ in parts)
+    if not swedish and abs(ore(net * stacked / HUNDRED) - tax) <= ORE * len(parts):
+        return None
+    shares = [(rate, ore(part_tax * HUNDRED / rate), part_tax) for rate, part_tax in parts if rate != ZERO]
+    rest = net - sum((share for _, share, _ in shares), ZERO)
+    noise = ORE + sum((ORE / 2 * HUNDRED / rate for rate, _, _ in shares), ZERO)
+    if abs(rest) > noise or not shares:
+        shares.append((ZERO, rest, ZERO))  # the part that follows 0 % goods
+    else:
+        biggest = max(range(len(shares)), key=lambda i: abs(shares[i][1]))
+        rate, share, part_tax = shares[biggest]
+        shares[biggest] = (rate, share + rest, part_tax)
+    return [(rate, share, part_tax) for rate, share, part_tax in shares if share != ZERO or part_tax != ZERO]

@@ -82,7 +82,7 @@ async def test_order_event_becomes_one_document_command_and_bad_ones_dead_letter
     assert message.type == "fortnox.command.document"
     assert message.message_id == deterministic_id(TENANT, 2101, "2026-05-12T10:15:00")
     assert message.correlation_id == "delivery-good"
-    command = DocumentCommand.model_validate_json(message.body)
+    command = DocumentCommand.from_body(message.body)
     assert (command.tenant, command.woo_order_id, command.kind) == (TENANT, 2101, "order")
     assert command.document["ExternalInvoiceReference1"] == "woonox:shop-a:order:2101"
     assert [r.get("ArticleNumber") for r in command.document["OrderRows"]][:3] == [

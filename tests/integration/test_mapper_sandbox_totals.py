@@ -38,7 +38,7 @@ class Fortnox:
 
     async def book(self, command: DocumentCommand) -> dict[str, Any]:
         """Customer, articles, then the document, as the writer does; returns Fortnox's document."""
-        as_sent = json.loads(command.model_dump_json())  # what the writer gets off the queue
+        as_sent = jsonmoney.loads(command.to_body())  # what the writer gets off the queue
         customer = await self.post("/3/customers", {"Customer": as_sent["customer"]["body"]})
         path, wrapper, rows = RESOURCE[command.kind]
         for row in as_sent["document"][rows]:
@@ -92,7 +92,7 @@ async def test_credit_notes_are_exactly_the_refunds_in_fortnox(fortnox: Fortnox)
     command = map_order("tenant-a", order, ShopSettings.model_validate({"documents": {"kind": "invoice"}})).command
     invoice = await fortnox.book(command)
     for credit in command.credits:
-        as_sent = json.loads(credit.model_dump_json())
+        as_sent = jsonmoney.loads(credit.to_body())
         created = await fortnox.post("/3/invoices", {"Invoice": {
             "CustomerNumber": invoice["CustomerNumber"], "VATIncluded": credit.vat_included,
             "ExternalInvoiceReference1": credit.external_ref, "InvoiceRows": as_sent["rows"]}})

@@ -51,7 +51,8 @@ def orders(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
                "export_taxed": "US"}[region]
     spec = OrderSpec(items=items, prices_include_tax=draw(st.booleans()), shipping=shipping, fees=fees,
                      country=country, vat_number="DE123456789" if region == "eu_business" else None,
-                     currency=draw(st.sampled_from(["SEK", "EUR", "USD", "NOK"])))
+                     currency=draw(st.sampled_from(["SEK", "EUR", "USD", "NOK"])),
+                     shipping_follows_goods=region in ("se", "eu_consumer") and draw(st.booleans()))
     order = build_order(spec)
     refunds = []
     for n in range(draw(st.integers(0, 2))):

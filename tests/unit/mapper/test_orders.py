@@ -227,3 +227,31 @@ def test_oss_books_the_buyer_countrys_rate(oss: bool) -> None:
     assert (row["VAT"], row["AccountNumber"]) == (19, 3106)
     flagged = any("19 % is not a Swedish VAT rate" in w for w in mapped.command.warnings)
     assert flagged is not oss
+
+
+def test_shipping_vat_split_over_rates_becomes_one_row_per_rate() -> None:
+    order = build_order(OrderSpec(items=[Item("Stol", "STOL-1", 1, D("600.00"), D(25)),
+                                         Item("Bok", "BOK-1", 1, D("400.00"), D(6))]))
+    # A plugin that lets shipping follow the goods: 60 % at 25 %, 40 % at 6 %.
+    order["shipping_lines"] = [{"id": 2000, "method_title": "PostNord", "method_id": "flat_rate", "total": "100.00",
+                                "total_tax": "17.40", "taxes": [{"id": 1, "total": "15.00", "subtotal": ""},
+                                                                {"id": 3, "total": "2.40", "subtotal": ""}]}]
+    order["total"] = str(D(order["total"]) + D("117.40"))
+    order["total_tax"] = str(D(order["total_tax"]) + D("17.40"))
+    mapped = map_order("shop", order, DEFAULT)
+    assert mapped.check.ok, mapped.check.failures()
+    shipping = [r for r in _rows(mapped.command) if r["Description"].startswith("PostNord")]
+    assert [(r["Description"], r["Price"], r["VAT"], r["AccountNumber"]) for r in shipping] == [
+        ("PostNord (25 %)", D("60.00"), 25, 3001), ("PostNord (6 %)", D("40.00"), 6, 3003)]
+
+
+def test_stacked_taxes_on_one_line_are_one_rate() -> None:
+    order = build_order(OrderSpec(items=[Item("Sak", "SAK-1", 1, D("100.00"), D(0))], country="US"))
+    order["shipping_lines"] = [{"id": 2000, "method_title": "UPS", "total": "10.00", "total_tax": "0.75",
+                                "taxes": [{"id": 75, "total": "0.60"}, {"id": 76, "total": "0.15"}]}]
+    order["tax_lines"] = [{"rate_id": 75, "rate_percent": 6.0, "tax_total": "0", "shipping_tax_total": "0.60"},
+                          {"rate_id": 76, "rate_percent": 1.5, "tax_total": "0", "shipping_tax_total": "0.15"}]
+    order["total"], order["total_tax"] = "110.75", "0.75"
+    mapped = map_order("shop", order, DEFAULT)
+    assert mapped.check.ok, mapped.check.failures()
+    assert [r["Description"] for r in _rows(mapped.command)] == ["Sak", "UPS", "Foreign sales tax 7.5 %"]

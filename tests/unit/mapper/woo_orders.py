@@ -53,6 +53,9 @@ class OrderSpec:
     date: str = "2026-05-12T10:15:00"
     status: str = "processing"
     order_id: int = 4711
+    # Shipping VAT follows the goods: each shipping line's net is split over the items' rates in
+    # proportion to their nets (what Swedish shipping-VAT plugins do), one tax per rate.
+    shipping_follows_goods: bool = False
 
 
 def _amounts(gross_or_net: Decimal, rate: Decimal, inclusive: bool) -> tuple[Decimal, Decimal]:
@@ -66,6 +69,14 @@ def _taxes(rate: Decimal, tax: Decimal, subtotal_tax: Decimal | None = None) -> 
         return []
     return [{"id": RATE_IDS[rate], "total": str(tax),
              "subtotal": str(subtotal_tax if subtotal_tax is not None else tax)}]
+
+
+def _split(amount: Decimal, weights: dict[Decimal, Decimal]) -> dict[Decimal, Decimal]:
+    total = sum(weights.values(), Decimal(0))
+    parts = {r: r2(amount * w / total) for r, w in weights.items()}
+    last = max(parts, key=lambda r: weights[r])
+    parts[last] += amount - sum(parts.values(), Decimal(0))
+    return parts
 
 
 def build_order(spec: OrderSpec) -> dict[str, Any]:
@@ -87,11 +98,24 @@ def build_order(spec: OrderSpec) -> dict[str, Any]:
         per_rate.setdefault(item.rate, {"tax": Decimal(0), "shipping": Decimal(0)})["tax"] += tax
         total += net + tax
     shipping_lines = []
+    goods: dict[Decimal, Decimal] = {}
+    for line, item in zip(line_items, spec.items, strict=True):
+        goods[item.rate] = goods.get(item.rate, Decimal(0)) + Decimal(line["total"])
     for n, ship in enumerate(spec.shipping):
-        net, tax = _amounts(ship.amount, ship.rate, inclusive)
+        if spec.shipping_follows_goods and sum(goods.values()) > 0 and len(goods) > 1:
+            parts = _split(ship.amount, goods)
+            taxes = [{"id": RATE_IDS[r], "total": str(tax_of(part, r, inclusive=False)), "subtotal": ""}
+                     for r, part in parts.items() if r != 0]
+            net, tax = ship.amount, sum((Decimal(t["total"]) for t in taxes), Decimal(0))
+            for r, part in parts.items():
+                per_rate.setdefault(r, {"tax": Decimal(0), "shipping": Decimal(0)})["shipping"] += tax_of(
+                    part, r, inclusive=False)
+        else:
+            net, tax = _amounts(ship.amount, ship.rate, inclusive)
+            taxes = _taxes(ship.rate, tax)
+            per_rate.setdefault(ship.rate, {"tax": Decimal(0), "shipping": Decimal(0)})["shipping"] += tax
         shipping_lines.append({"id": 2000 + n, "method_title": ship.name, "method_id": "flat_rate", "total": str(net),
-                               "total_tax": str(tax), "taxes": _taxes(ship.rate, tax), "meta_data": []})
-        per_rate.setdefault(ship.rate, {"tax": Decimal(0), "shipping": Decimal(0)})["shipping"] += tax
+                               "total_tax": str(tax), "taxes": taxes, "meta_data": []})
         total += net + tax
     fee_lines = []
     for n, fee in enumerate(spec.fees):

@@ -74,7 +74,7 @@ def _sandbox(request: Request) -> Sandbox:
 
 
 @router.post("/clients", status_code=201)
-def register_client(body: ClientIn, request: Request) -> dict[str, str]:
+async def register_client(body: ClientIn, request: Request) -> dict[str, str]:
     try:
         _sandbox(request).register_client(body.client_id, body.client_secret)
     except ValueError as exc:
@@ -83,7 +83,7 @@ def register_client(body: ClientIn, request: Request) -> dict[str, str]:
 
 
 @router.post("/companies", status_code=201)
-def create_company(body: CompanyIn, request: Request) -> CompanyOut:
+async def create_company(body: CompanyIn, request: Request) -> CompanyOut:
     sandbox = _sandbox(request)
     unknown = sorted(set(body.scopes) - set(ALL_SCOPES))
     if unknown:
@@ -105,7 +105,7 @@ def create_company(body: CompanyIn, request: Request) -> CompanyOut:
 
 
 @router.get("/companies")
-def list_companies(request: Request) -> dict[str, list[dict[str, Any]]]:
+async def list_companies(request: Request) -> dict[str, list[dict[str, Any]]]:
     return {"companies": [
         {"database_number": c.database_number, "name": c.name, "organisation_number": c.organisation_number,
          "clients": sorted(c.consents), "rounding": c.rounding}
@@ -114,7 +114,7 @@ def list_companies(request: Request) -> dict[str, list[dict[str, Any]]]:
 
 
 @router.get("/companies/{database_number}/state")
-def company_state(database_number: int, request: Request) -> Response:
+async def company_state(database_number: int, request: Request) -> Response:
     company = _sandbox(request).state.companies.get(database_number)
     if company is None:
         raise HTTPException(404, f"no company {database_number}")
@@ -126,7 +126,7 @@ def company_state(database_number: int, request: Request) -> Response:
 
 
 @router.post("/companies/{database_number}/expire-tokens")
-def expire_tokens(database_number: int, request: Request) -> dict[str, int]:
+async def expire_tokens(database_number: int, request: Request) -> dict[str, int]:
     sandbox = _sandbox(request)
     company = sandbox.state.companies.get(database_number)
     if company is None:
@@ -138,7 +138,7 @@ def expire_tokens(database_number: int, request: Request) -> dict[str, int]:
 
 
 @router.put("/settings")
-def change_settings(body: SettingsIn, request: Request) -> dict[str, Any]:
+async def change_settings(body: SettingsIn, request: Request) -> dict[str, Any]:
     sandbox = _sandbox(request)
     if body.access_token_ttl is not None:
         sandbox.tokens.access_ttl = body.access_token_ttl
@@ -154,13 +154,13 @@ def change_settings(body: SettingsIn, request: Request) -> dict[str, Any]:
 
 
 @router.post("/ratelimit/reset")
-def reset_rate_limit(request: Request) -> dict[str, bool]:
+async def reset_rate_limit(request: Request) -> dict[str, bool]:
     _sandbox(request).limiter.reset()
     return {"reset": True}
 
 
 @router.get("/journal")
-def read_journal(request: Request, database_number: int | None = None, method: str | None = None,
+async def read_journal(request: Request, database_number: int | None = None, method: str | None = None,
                  path_prefix: str | None = None, after_id: int = 0,
                  limit: int | None = Query(None, ge=1)) -> Response:
     entries = _sandbox(request).journal.query(database_number=database_number, method=method,
@@ -169,28 +169,28 @@ def read_journal(request: Request, database_number: int | None = None, method: s
 
 
 @router.delete("/journal", status_code=204)
-def clear_journal(request: Request) -> None:
+async def clear_journal(request: Request) -> None:
     _sandbox(request).journal.clear()
 
 
 @router.get("/faults")
-def show_faults(request: Request) -> FaultsIn:
+async def show_faults(request: Request) -> FaultsIn:
     return FaultsIn(rules=_sandbox(request).faults.rules)
 
 
 @router.put("/faults")
-def set_faults(body: FaultRule | FaultsIn, request: Request) -> FaultsIn:
+async def set_faults(body: FaultRule | FaultsIn, request: Request) -> FaultsIn:
     """Replace all rules: a single rule object, or `{"rules": [...]}`."""
     _sandbox(request).faults.rules = list(body.rules) if isinstance(body, FaultsIn) else [body]
     return FaultsIn(rules=_sandbox(request).faults.rules)
 
 
 @router.post("/faults", status_code=201)
-def add_fault(body: FaultRule, request: Request) -> FaultsIn:
+async def add_fault(body: FaultRule, request: Request) -> FaultsIn:
     _sandbox(request).faults.rules.append(body)
     return FaultsIn(rules=_sandbox(request).faults.rules)
 
 
 @router.delete("/faults", status_code=204)
-def clear_faults(request: Request) -> None:
+async def clear_faults(request: Request) -> None:
     _sandbox(request).faults.rules = []

@@ -75,6 +75,9 @@ def listing(company: Company, kind: str, query: Mapping[str, str], filters: Mapp
     if unknown:
         raise bad_request(f"Ogiltig parameter: {unknown[0]}", BAD_PARAMETER)
     chosen = [(filters[name], value) for name, value in query.items() if name in filters]
+    if len(chosen) > 1:
+        # FACTS.md "Lists, search, paging": only one resource filter per call (lastmodified aside).
+        raise bad_request("Endast ett sökfilter per anrop", BAD_PARAMETER)
     since = _since(query["lastmodified"]) if query.get("lastmodified") else None
     modified = company.modified.get(kind, {})
     found: list[tuple[str, Resource]] = []

@@ -26,7 +26,7 @@ _CARRIED = (
     "DeliveryAddress1", "DeliveryAddress2", "DeliveryCity", "DeliveryCountry", "DeliveryName", "DeliveryZipCode",
     "Freight", "AdministrationFee", "Language", "OrganisationNumber", "OurReference", "YourReference", "Phone1",
     "Phone2", "PriceList", "Project", "CostCenter", "Remarks", "TermsOfDelivery", "TermsOfPayment", "VATIncluded",
-    "WayOfDelivery",
+    "WayOfDelivery", "YourOrderNumber",
 )
 _ROW_FIELDS = ("ArticleNumber", "AccountNumber", "Description", "Price", "Discount", "DiscountType", "VAT", "Unit",
                "CostCenter", "Project")

@@ -111,7 +111,9 @@ class MapperHandlers:
                             envelope.tenant, "customer", customer.get("id"), customer.get("date_modified_gmt"))
 
     async def article_changed(self, envelope: Envelope) -> None:
-        payload = _object(envelope) if isinstance(envelope.payload(), dict) else {}
+        payload = envelope.payload()
+        if not isinstance(payload, dict):
+            raise PermanentError("fortnox.article.changed payload is not a JSON object", code="bad-payload")
         settings = await self.settings.get(envelope.tenant)
         command = stock_command(envelope.tenant, payload, settings)
         if command is None:

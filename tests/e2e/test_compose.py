@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from libs.common.store.db import drop_schema
+from libs.common.store.migrate import upgrade
 from libs.common.topology import Topology
 from tests.conftest import ROOT
 
@@ -119,6 +120,9 @@ async def test_command_starts_against_local_servers(
     name: str, service_env: dict[str, str], topology: Topology, tmp_path: Path
 ) -> None:
     service = SERVICES[name]
+    if "migrate" in (service.get("depends_on") or {}):
+        # As in compose: the one-shot migrate service has run before this one starts.
+        await upgrade(service_env["DATABASE_URL"], service_env["WOONOX_DB_SCHEMA"])
     command: list[str] = service["command"]
     assert command[0] in SCRIPTS, f"{name}: {command[0]} is not a console script of pyproject.toml"
     env, port = _command_env(service, service_env, tmp_path)

@@ -1,6 +1,6 @@
 """The poller process (`woonox-poller`): per tenant, on a schedule, re-activate disabled webhooks and
-run the backfill; at once when ingest asked for a poll (a signed REST error arrived); and the Fortnox
-article poll (`fortnox_poll.py`) where a tenant is connected to Fortnox.
+run the backfill; at once when ingest asked for a poll (a signed REST error arrived); and, for tenants
+that sync products from Fortnox, the Fortnox article poll (`fortnox_poll.py`).
 
 Several replicas may run: a Redis lock per tenant keeps one backfill of a tenant at a time (and if
 Redis is away, two concurrent runs are still safe: they publish the same ids and converge).
@@ -23,6 +23,8 @@ from redis.exceptions import RedisError
 from libs.common.consumer import health_routes
 from libs.common.crypto import SecretBox
 from libs.common.errors import WoonoxError
+from libs.common.fortnox.ratelimit import RateLimiter
+from libs.common.fortnox.tokens import TokenManager
 from libs.common.logging import configure_logging
 from libs.common.publisher import Publisher
 from libs.common.runner import serve
@@ -32,6 +34,7 @@ from libs.common.topology import Topology
 from services.ingest.backfill import Backfill, BackfillReport
 from services.ingest.cursors import CursorStore
 from services.ingest.dedup import EdgeDedup
+from services.ingest.fortnox_poll import FortnoxArticlePoll
 from services.ingest.poll_signal import take_poll_requests
 from services.ingest.settings import IngestSettings
 from services.ingest.shop_clients import woo_client_for
@@ -61,7 +64,13 @@ class Poller:
             overlap=timedelta(seconds=settings.backfill_overlap_seconds),
             first_lookback=timedelta(seconds=settings.backfill_first_lookback_seconds),
         )
-        self._jobs: list[tuple[float, TenantJob]] = [(settings.backfill_interval_seconds, self.sync_shop)]
+        box = SecretBox(settings.secret_keys.get_secret_value())
+        tokens = TokenManager(sessions, self.redis, box, self.http, settings.redis_prefix)
+        self.fortnox = FortnoxArticlePoll(self.publisher, CursorStore(sessions), tokens,
+                                          RateLimiter(self.redis, settings.redis_prefix), self.http, self.redis,
+                                          settings.redis_prefix)
+        self._jobs: list[tuple[float, TenantJob]] = [(settings.backfill_interval_seconds, self.sync_shop),
+                                                     (settings.fortnox_poll_interval_seconds, self.poll_fortnox)]
         self._jobs += extra_jobs or []
         self._due: dict[tuple[str, int], float] = {}
 
@@ -88,6 +97,11 @@ class Poller:
             if got:
                 with contextlib.suppress(RedisError, OSError):
                     await self.redis.delete(key)
+
+    async def poll_fortnox(self, tenant: Tenant) -> None:
+        async with self._locked(tenant.id, "fortnox") as mine:
+            if mine:
+                await self.fortnox.run(tenant)
 
     async def sync_shop(self, tenant: Tenant) -> None:
         await self.sync_tenant(tenant)

@@ -46,6 +46,9 @@ def _filter(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any
     if status := q.get("status"):
         wanted = set(status.split(","))
         items = [i for i in items if "any" in wanted or i.get("status") in wanted]
+    if sku := q.get("sku"):
+        wanted_skus = set(sku.split(","))
+        items = [i for i in items if i.get("sku") in wanted_skus]
     if kind := q.get("type"):
         items = [i for i in items if i.get("type") == kind]
     orderby = q.get("orderby", "date")

@@ -47,6 +47,26 @@ def changes_for(command: StockCommand, current: dict[str, Any]) -> dict[str, Any
     return changes
 
 
+async def _resolve(woo: WooClient, command: StockCommand) -> StockCommand:
+    """A command from a Fortnox change may know only the SKU (woo_product_id 0): find the product.
+    WooCommerce's `/products?sku=` finds top-level products, not variations."""
+    if command.woo_product_id:
+        return command
+    if not command.sku:
+        raise PermanentError("stock command names neither a WooCommerce product id nor a SKU", code="no-product")
+    page = await woo.page("/products", per_page=2, sku=command.sku)
+    matches = [p for p in page.items if str(p.get("sku")) == command.sku]
+    if len(matches) != 1:
+        raise PermanentError(
+            f"{'no' if not matches else 'more than one'} WooCommerce product has SKU {command.sku!r}"
+            + (" (a variation must be linked by id)" if not matches else ""),
+            code="sku-not-found" if not matches else "sku-ambiguous",
+        )
+    found = matches[0]
+    parent = int(found.get("parent_id") or 0) or None
+    return command.model_copy(update={"woo_product_id": int(found["id"]), "woo_parent_id": parent})
+
+
 async def _current(woo: WooClient, command: StockCommand) -> dict[str, Any]:
     if command.woo_parent_id:
         return dict(await woo.get(f"/products/{command.woo_parent_id}/variations/{command.woo_product_id}"))
@@ -55,6 +75,7 @@ async def _current(woo: WooClient, command: StockCommand) -> dict[str, Any]:
 
 async def apply_stock(command: StockCommand, woo: WooClient, redis: aioredis.Redis | None, redis_prefix: str,
                       echo_seconds: int) -> Literal["unchanged", "written"]:
+    command = await _resolve(woo, command)
     changes = changes_for(command, await _current(woo, command))
     if not changes:
         return "unchanged"

@@ -25,8 +25,9 @@ class SandboxSettings(BaseSettings):
     # responses only when asked, because it costs CPU the benchmarks need (docs/sandbox.md).
     validate_requests: bool = True
     validate_responses: bool = False
-    # Entries kept (oldest dropped first); ~2 KB each with bodies.
-    journal_size: int = Field(20_000, ge=0)
+    # Entries kept, oldest dropped first: ~1-3 KB each with bodies, so 100k ≈ 100-300 MB. Benchmarks read
+    # whole runs back from it; a long-running staging sandbox may want less.
+    journal_size: int = Field(100_000, ge=0)
     # Path of a SQLite file that keeps companies, tokens and resources across restarts; "" = memory.
     sqlite_path: str = ""
     # The URL the sandbox reports in `@url` fields and consent redirects.

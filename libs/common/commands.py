@@ -10,6 +10,7 @@ Routing keys (message types):
     fortnox.command.article    ArticleCommand
     fortnox.command.customer   CustomerCommand
     woo.command.stock          StockCommand (Fortnox -> WooCommerce)
+    fortnox.result.document    DocumentResult (writer -> the shop's order notes)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "CustomerMatch",
     "DocumentCommand",
     "DocumentKind",
+    "DocumentResult",
     "ExpectedTotals",
     "PaymentIntent",
     "StockCommand",
@@ -42,6 +44,7 @@ COMMAND_DOCUMENT = "fortnox.command.document"
 COMMAND_ARTICLE = "fortnox.command.article"
 COMMAND_CUSTOMER = "fortnox.command.customer"
 COMMAND_STOCK = "woo.command.stock"
+RESULT_DOCUMENT = "fortnox.result.document"
 
 
 def external_reference(tenant: str, woo_order_id: int | str) -> str:
@@ -165,3 +168,33 @@ class StockCommand(_Command):
     # Added by the mapper (issue 5): the SKU, for when the sender of the Fortnox change did not know
     # the WooCommerce product id (woo_product_id 0): the Woo writer finds the product by SKU.
     sku: str | None = None
+
+
+class DocumentResult(_Command):
+    """What the writer did for one order, for the shop owner (an order note) and the audit."""
+
+    tenant: str
+    woo_order_id: int
+    kind: DocumentKind
+    outcome: str
+    number: str
+    invoice: str | None = None
+    payment: str | None = None
+    credits: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+    def note(self) -> str:
+        names = {"order": "order", "invoice": "faktura", "offer": "offert"}
+        verb = {"created": "Bokförd i Fortnox som", "updated": "Uppdaterad i Fortnox:",
+                "reissued": "Krediterad och ny utställd i Fortnox:"}.get(self.outcome, "Fortnox:")
+        parts = [f"{verb} {names[self.kind]} {self.number}"]
+        if self.invoice:
+            parts.append(f"faktura {self.invoice}")
+        if self.payment:
+            parts.append(f"betalning {self.payment}")
+        if self.credits:
+            parts.append("kreditfaktura " + ", ".join(self.credits))
+        text = ", ".join(parts) + " (woonox)."
+        if self.warnings:
+            text += " Observera: " + "; ".join(self.warnings)
+        return text

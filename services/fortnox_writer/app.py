@@ -45,6 +45,7 @@ def create_app(settings: WriterSettings) -> FastAPI:
         ledger=Ledger(redis, settings.redis_prefix, lease_ms=settings.claim_lease_ms, degraded_ms=settings.degraded_ms),
         http=http,
         http_timeout=settings.http_timeout,
+        results=service.publisher,
     )
 
     async def tenant_ids() -> list[str]:

@@ -8,12 +8,13 @@ from typing import Any
 import httpx
 import structlog
 
-from libs.common.commands import ArticleCommand, CustomerCommand, DocumentCommand
-from libs.common.envelope import Envelope
+from libs.common.commands import RESULT_DOCUMENT, ArticleCommand, CustomerCommand, DocumentCommand, DocumentResult
+from libs.common.envelope import Envelope, deterministic_id
 from libs.common.errors import PermanentError
 from libs.common.fortnox.client import FortnoxClient
 from libs.common.fortnox.ratelimit import RateLimiter
 from libs.common.fortnox.tokens import TokenManager
+from libs.common.publisher import Publisher
 from libs.common.shop_settings import ShopSettings
 from libs.common.store.bookings import BookingStore
 from libs.common.store.tenants import Tenant, TenantStore
@@ -31,7 +32,8 @@ TENANT_CACHE_S = 5.0
 
 class WriterHandlers:
     def __init__(self, *, tenants: TenantStore, bookings: BookingStore, tokens: TokenManager,
-                 limiter: RateLimiter, ledger: Ledger, http: httpx.AsyncClient, http_timeout: float) -> None:
+                 limiter: RateLimiter, ledger: Ledger, http: httpx.AsyncClient, http_timeout: float,
+                 results: Publisher | None = None) -> None:
         self._tenants = tenants
         self._bookings = bookings
         self._tokens = tokens
@@ -39,6 +41,7 @@ class WriterHandlers:
         self._ledger = ledger
         self._http = http
         self._timeout = http_timeout
+        self._results = results
         self._cache: dict[str, tuple[float, Tenant, ShopSettings]] = {}
 
     async def _tenant(self, tenant_id: str) -> tuple[Tenant, ShopSettings]:
@@ -67,6 +70,7 @@ class WriterHandlers:
             cmd = DocumentCommand.from_body(envelope.body)
             _same_tenant(envelope, cmd.tenant)
             result = await apply_document(ctx, cmd)
+            await self._publish_result(envelope, cmd, result)
         elif kind == "article":
             article = ArticleCommand.from_body(envelope.body)
             _same_tenant(envelope, article.tenant)
@@ -78,6 +82,19 @@ class WriterHandlers:
         else:
             raise PermanentError(f"the writer does not know message type {envelope.type}", code="unknown-type")
         log.info("command_applied", requests=ctx.client.requests, **result)
+
+
+    async def _publish_result(self, envelope: Envelope, cmd: DocumentCommand, result: dict[str, Any]) -> None:
+        """Tell the shop what happened (the woo-writer turns this into an order note)."""
+        if self._results is None or result.get("outcome") in ("stale", "duplicate"):
+            return
+        body = DocumentResult(tenant=cmd.tenant, woo_order_id=cmd.woo_order_id, kind=cmd.kind,
+                              outcome=str(result["outcome"]), number=str(result.get("number") or ""),
+                              invoice=result.get("invoice"), payment=result.get("payment"),
+                              credits=list(result.get("credits") or []), warnings=cmd.warnings)
+        await self._results.publish(Envelope.new(
+            tenant=cmd.tenant, type=RESULT_DOCUMENT, body=body.to_body(), correlation_id=envelope.correlation_id,
+            id=deterministic_id(cmd.tenant, "result", cmd.woo_order_id, body.model_dump_json())))
 
 
 def _same_tenant(envelope: Envelope, tenant: str) -> None:

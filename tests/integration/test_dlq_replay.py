@@ -167,3 +167,23 @@ async def test_show_filters_and_purge(settings: CommonSettings, topology: Topolo
     assert json.loads(purged.output) == {"purged": 1}
     left = await cli("list", "--json")
     assert [r["id"] for r in json.loads(left.output)] == ["p2"]
+
+
+async def test_a_refused_replay_loses_nothing(settings: CommonSettings, topology: Topology) -> None:
+    """A dead letter whose queue is gone cannot be confirmed: the replay stops with an error, and
+    every message of the unconfirmed batch is still in the DLQ (a duplicate at worst, never a loss)."""
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        for mid, queue in (("fine", topology.queue(MAPPER)), ("orphan", f"{topology.prefix}.gone")):
+            await channel.default_exchange.publish(
+                aio_pika.Message(b"{}", message_id=mid, type="woo.order.updated",
+                                 headers={"x-tenant": "s", "x-death-reason": "x", "x-death-queue": queue}),
+                routing_key=topology.dlq(MAPPER))
+    result = await cli("replay", "--all")
+    assert result.exit_code == 1
+    assert "no queue is bound" in result.output
+    async with DeadLetters(settings.rabbitmq_url, topology) as dl:
+        left = {d.id for d in await dl.list()}
+    assert "orphan" in left
+    assert "fine" in left or await depth(settings.rabbitmq_url, topology.queue(MAPPER)) == 1

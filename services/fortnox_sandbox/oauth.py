@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from services.fortnox_sandbox.runtime import Sandbox
-from services.fortnox_sandbox.state import ALL_SCOPES, CodeGrant
+from services.fortnox_sandbox.state import ALL_SCOPES, Client, CodeGrant
 
 __all__ = ["authorize", "token"]
 
@@ -36,6 +36,9 @@ async def authorize(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
     q = request.query_params
     client = sandbox.state.clients.get(q.get("client_id", ""))
+    if client is None and q.get("client_id") and sandbox.settings.auto_register_clients:
+        client = sandbox.state.clients[q["client_id"]] = Client(q["client_id"], None)
+        sandbox.flush_clients()
     if client is None:
         return _oauth_error(400, "invalid_client", "Unknown client_id")
     if q.get("response_type") != "code" or not q.get("redirect_uri"):
@@ -84,7 +87,11 @@ async def token(request: Request) -> Response:
 
     credentials = _basic(request)
     client = sandbox.state.clients.get(credentials[0]) if credentials else None
-    if credentials is None or client is None or not secrets.compare_digest(client.client_secret, credentials[1]):
+    if credentials is not None and client is not None and client.client_secret is None and credentials[1]:
+        client.client_secret = credentials[1]  # trust on first use (auto_register_clients)
+        sandbox.flush_clients()
+    if credentials is None or client is None or client.client_secret is None \
+            or not secrets.compare_digest(client.client_secret, credentials[1]):
         return finish(_oauth_error(401, "invalid_client", "Client authentication failed"), {"error": "invalid_client"})
     client_id = client.client_id
     # Where the grant names a tenant, find it before anything is consumed, for scoped outages.

@@ -54,6 +54,8 @@ class Sandbox:
         client = self.state.clients.get(client_id)
         if client is None:
             client = self.state.clients[client_id] = Client(client_id, client_secret)
+        elif client.client_secret is None:
+            client.client_secret = client_secret
         elif client.client_secret != client_secret:
             raise ValueError(f"client {client_id} is registered with another secret")
         self.flush_clients()

@@ -32,6 +32,9 @@ class SandboxSettings(BaseSettings):
     sqlite_path: str = ""
     # The URL the sandbox reports in `@url` fields and consent redirects.
     public_url: str = "http://127.0.0.1:8900"
+    # A consent from an unknown client_id registers it, and the first secret it presents at the token
+    # endpoint becomes its secret (trust on first use), so a staging tenant needs no admin call first.
+    auto_register_clients: bool = True
     # Used by `main()` only: fault randomness is seeded for reproducible runs.
     fault_seed: int | None = None
     log_level: str = "INFO"

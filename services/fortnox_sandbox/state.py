@@ -24,7 +24,8 @@ ALL_SCOPES = (
 @dataclass
 class Client:
     client_id: str
-    client_secret: str
+    # None: registered by a consent (auto_register_clients); the first secret presented is kept.
+    client_secret: str | None
 
 
 @dataclass

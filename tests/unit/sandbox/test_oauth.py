@@ -111,3 +111,20 @@ async def test_tenants_are_isolated(client: httpx.AsyncClient, tenant: Tenant) -
     assert listed["Customers"] == []
     info = (await client.get("/3/companyinformation", headers=other.headers)).json()["CompanyInformation"]
     assert info["DatabaseNumber"] == other.database_number != tenant.database_number
+
+
+async def test_consent_registers_an_unknown_client_trusting_its_first_secret(client: httpx.AsyncClient) -> None:
+    params = {"client_id": "staging-app", "redirect_uri": "http://shop/cb", "state": "s", "response_type": "code"}
+    r = await client.get("/oauth-v1/auth", params=params)
+    assert r.status_code == 302
+    code = parse_qs(urlparse(r.headers["location"]).query)["code"][0]
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": "http://shop/cb"}
+    first = await client.post("/oauth-v1/token", headers=_basic("staging-app", "chosen"), data=data)
+    assert first.status_code == 200
+    refresh = {"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"]}
+    wrong = await client.post("/oauth-v1/token", headers=_basic("staging-app", "other"), data=refresh)
+    assert wrong.status_code == 401
+    right = await client.post("/oauth-v1/token", headers=_basic("staging-app", "chosen"), data=refresh)
+    assert right.status_code == 200
+    companies = (await client.get("/_sandbox/companies")).json()["companies"]
+    assert [c["clients"] for c in companies] == [["staging-app"]]  # the consent created a fresh company

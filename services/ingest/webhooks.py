@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from libs.common import metrics
 from libs.common.envelope import Envelope
-from libs.common.errors import TransientError
+from libs.common.errors import TransientError, WoonoxError
 from libs.common.publisher import Publisher
 from services.ingest.dedup import EdgeDedup
 from services.ingest.delivery import Decision, Rejection, classify
@@ -75,9 +76,11 @@ class WebhookReceiver:
         tenant_id: str = request.path_params["tenant"]
         try:
             tenant = await self.tenants.get(tenant_id)
-        except (OSError, TransientError) as exc:  # the store of record is down: WooCommerce will not retry
+        except (OSError, SQLAlchemyError, WoonoxError) as exc:
+            # The store of record is down (or a stored secret cannot be decrypted): say so. WooCommerce
+            # will not retry; the backfill recovers the change once the cause is fixed.
             log.error("tenant_lookup_failed", tenant=tenant_id, error=str(exc))
-            return _error(503, "store-unavailable", "the tenant store cannot be reached; try again")
+            return _error(503, "store-unavailable", "the tenant's record cannot be read; the backfill will recover")
         if tenant is None:
             return _error(404, "unknown-tenant", f"no tenant {tenant_id!r} at this address")
         try:

@@ -9,6 +9,7 @@ __all__ = ["differences", "norm"]
 
 # Fields the writer sets on a document header and therefore compares.
 _HEADER = ("CustomerNumber", "Currency", "YourReference", "OurReference", "ExternalInvoiceReference1",
+           "YourReferenceNumber",
            "VATIncluded", "Freight", "AdministrationFee", "Remarks")
 
 

@@ -24,7 +24,7 @@ import structlog
 
 from libs.common.commands import DocumentCommand
 from libs.common.errors import PermanentError, TransientError
-from libs.common.fortnox.client import DOCUMENT_RESOURCES
+from libs.common.fortnox.client import DOCUMENT_RESOURCES, REFERENCE_FIELD
 from libs.common.fortnox.errors import CODE_UNKNOWN_ARTICLE_ROW, FortnoxPermanent
 from libs.common.store.bookings import BookingRecord
 from services.fortnox_writer.articles import ensure_row_articles
@@ -69,13 +69,17 @@ async def _converge(ctx: WriterContext, cmd: DocumentCommand, claim: Claim) -> d
     if booking and booking.snapshot_hash == digest:
         return {"outcome": "duplicate", "number": booking.fortnox_number}
 
+    number = (booking.fortnox_number if booking else None) or claim.done("create")
+    if number is None and cmd.cancel and not claim.uncertain("create"):
+        # Cancelled (or failed) before anything was booked: nothing to do in Fortnox.
+        await _record(ctx, cmd, "", digest, "cancelled-before-booking", {})
+        return {"outcome": "nothing-to-cancel", "number": None}
     resource, wrapper, _, _ = DOCUMENT_RESOURCES[cmd.kind]
     customer_number = await ensure_customer(ctx, cmd.customer, cmd.woo_order_id)
-    desired = {**cmd.document, "CustomerNumber": customer_number, "ExternalInvoiceReference1": cmd.external_ref}
+    desired = {**cmd.document, "CustomerNumber": customer_number, REFERENCE_FIELD[cmd.kind]: cmd.external_ref}
 
-    number = (booking.fortnox_number if booking else None) or claim.done("create")
     if number is None and claim.uncertain("create"):
-        found = await ctx.client.find_documents(cmd.kind, cmd.external_ref)
+        found = await ctx.client.find_documents(cmd.kind, cmd.external_ref, customer_number=customer_number)
         if found:
             number = str(min(int(d["DocumentNumber"]) for d in found))
             log.warning("document_recovered_from_fortnox", order=woo_id, number=number, hits=len(found))

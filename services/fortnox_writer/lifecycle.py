@@ -10,6 +10,7 @@ pending mark, or a degraded ledger), Fortnox is asked first:
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from libs.common.commands import CreditNote, DocumentCommand
@@ -75,11 +76,11 @@ async def _payment(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, invoi
         existing = await ctx.client.payments_for(invoice)
         known = str(existing[0]["Number"]) if existing else None
     if known is None:
+        amount, amount_currency, date = await _payment_terms(ctx, cmd, invoice)
         await ctx.ledger.pending(claim, "payment")
-        body: dict[str, Any] = {"InvoiceNumber": int(invoice), "Amount": cmd.payment.amount,
-                                "PaymentDate": cmd.payment.payment_date}
-        if cmd.payment.amount_currency is not None:
-            body["AmountCurrency"] = cmd.payment.amount_currency
+        body: dict[str, Any] = {"InvoiceNumber": int(invoice), "Amount": amount, "PaymentDate": date}
+        if amount_currency is not None:
+            body["AmountCurrency"] = amount_currency
         if cmd.payment.mode_of_payment:
             body["ModeOfPayment"] = cmd.payment.mode_of_payment
         if cmd.payment.mode_of_payment_account:
@@ -99,6 +100,29 @@ async def _payment(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, invoi
             await ctx.client.action("invoicepayments", known, "bookkeep", "InvoicePayment")
         await ctx.ledger.done(claim, "payment-bookkeep", known)
     return known
+
+
+async def _payment_terms(ctx: WriterContext, cmd: DocumentCommand,
+                         invoice: str) -> tuple[Decimal, Decimal | None, str]:
+    """(Amount in SEK, AmountCurrency, PaymentDate) as Fortnox's invoice requires them.
+
+    Amount is Total × CurrencyRate × CurrencyUnit with AmountCurrency in the document's currency
+    (FACTS.md, Payments); with whole-kronor rounding the invoice's Total includes RoundOff; and the
+    PaymentDate may not be before the InvoiceDate (an order paid in May and invoiced on delivery in
+    June is paid, in Fortnox, on the invoice date). So Fortnox's invoice, not WooCommerce, decides."""
+    assert cmd.payment is not None
+    current = await ctx.client.get("invoices", invoice, "Invoice")
+    date = max(cmd.payment.payment_date, str(current.get("InvoiceDate") or cmd.payment.payment_date))
+    currency = str(cmd.document.get("Currency") or ctx.shop.currency.home)
+    foreign = currency != ctx.shop.currency.home
+    if not foreign and not ctx.shop.rounding.whole_kronor:
+        return cmd.payment.amount, None, date
+    total = Decimal(str(current.get("Total", cmd.payment.amount)))
+    if not foreign:
+        return total, None, date
+    rate = Decimal(str(current.get("CurrencyRate") or 1))
+    unit = Decimal(str(current.get("CurrencyUnit") or 1))
+    return (total * rate * unit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), total, date
 
 
 async def _cancel(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number: str) -> str:

@@ -28,7 +28,7 @@ from libs.common.fortnox.ratelimit import RateLimiter
 from libs.common.fortnox.tokens import TokenManager
 from libs.common.store.tenants import Tenant
 
-__all__ = ["DOCUMENT_RESOURCES", "FortnoxClient"]
+__all__ = ["DOCUMENT_RESOURCES", "REFERENCE_FIELD", "FortnoxClient"]
 
 # kind -> (path segment, singular wrapper, list wrapper, rows field)
 DOCUMENT_RESOURCES: dict[str, tuple[str, str, str, str]] = {
@@ -36,6 +36,9 @@ DOCUMENT_RESOURCES: dict[str, tuple[str, str, str, str]] = {
     "invoice": ("invoices", "Invoice", "Invoices", "InvoiceRows"),
     "offer": ("offers", "Offer", "Offers", "OfferRows"),
 }
+# Where the writer stamps its reference: offers lack ExternalInvoiceReference1 (openapi.json, Offer).
+REFERENCE_FIELD = {"order": "ExternalInvoiceReference1", "invoice": "ExternalInvoiceReference1",
+                   "offer": "YourReferenceNumber"}
 MAX_PAGE = 500  # Fortnox's largest `limit` (FACTS.md, Lists)
 
 
@@ -121,16 +124,21 @@ class FortnoxClient:
         body = await self.request("GET", "/3/companyinformation", what="company information")
         return dict(body.get("CompanyInformation") or {})
 
-    async def find_documents(self, kind: str, external_ref: str) -> list[dict[str, Any]]:
+    async def find_documents(self, kind: str, external_ref: str, *,
+                             customer_number: str | None = None) -> list[dict[str, Any]]:
         """Documents stamped with `external_ref`, compared exactly and without cancelled ones:
         Fortnox's filter is a substring match (FACTS.md, Lists)."""
         resource, wrapper, list_wrapper, _ = DOCUMENT_RESOURCES[kind]
-        if kind == "offer":  # offers cannot be filtered by the reference: fetch and compare
-            candidates = await self.list_all(resource, list_wrapper)
+        field = REFERENCE_FIELD[kind]
+        if kind == "offer":
+            # Offers have no ExternalInvoiceReference1 and no filter on their reference field:
+            # list the customer's offers and read each.
+            filters = {"customernumber": customer_number} if customer_number else {}
+            candidates = await self.list_all(resource, list_wrapper, **filters)
             full = [await self.get(resource, c["DocumentNumber"], wrapper) for c in candidates]
-            return [d for d in full if d.get("ExternalInvoiceReference1") == external_ref and not d.get("Cancelled")]
+            return [d for d in full if d.get(field) == external_ref and not d.get("Cancelled")]
         hits = await self.list_all(resource, list_wrapper, externalinvoicereference1=external_ref)
-        return [h for h in hits if h.get("ExternalInvoiceReference1") == external_ref and not h.get("Cancelled")]
+        return [h for h in hits if h.get(field) == external_ref and not h.get("Cancelled")]
 
     async def find_customers(self, filters: dict[str, str]) -> list[dict[str, Any]]:
         return await self.list_all("customers", "Customers", **filters)

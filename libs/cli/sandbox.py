@@ -127,6 +127,19 @@ def company_add(
     dump(_call(url, "POST", "/_sandbox/companies", json=body))
 
 
+@company_app.command("set")
+def company_set(
+    database_number: Annotated[int, typer.Argument(help="The company's DatabaseNumber")],
+    url: Url = DEFAULT_URL,
+    name: Annotated[str | None, typer.Option(help="A new name")] = None,
+    rounding: Annotated[bool | None, typer.Option("--rounding/--no-rounding",
+                                                  help="Round totals to whole kronor (RoundOff)")] = None,
+) -> None:
+    """Change a company: its name, or whether it rounds totals to whole kronor."""
+    body = {k: v for k, v in {"name": name, "rounding": rounding}.items() if v is not None}
+    dump(_call(url, "PATCH", f"/_sandbox/companies/{database_number}", json=body))
+
+
 @company_app.command("list")
 def company_list(url: Url = DEFAULT_URL) -> None:
     """The sandbox's companies."""

@@ -113,6 +113,29 @@ async def list_companies(request: Request) -> dict[str, list[dict[str, Any]]]:
     ]}
 
 
+class CompanyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1)
+    rounding: bool | None = None
+
+
+@router.patch("/companies/{database_number}")
+async def change_company(database_number: int, body: CompanyPatch, request: Request) -> dict[str, Any]:
+    """Rename a company or switch its rounding (documents written after the change follow it)."""
+    sandbox = _sandbox(request)
+    company = sandbox.state.companies.get(database_number)
+    if company is None:
+        raise HTTPException(404, f"no company {database_number}")
+    if body.name is not None:
+        company.name = body.name
+    if body.rounding is not None:
+        company.rounding = body.rounding
+    company.dirty.add(("_meta", "company"))
+    sandbox.flush(company)
+    return {"database_number": database_number, "name": company.name, "rounding": company.rounding}
+
+
 @router.get("/companies/{database_number}/state")
 async def company_state(database_number: int, request: Request) -> Response:
     company = _sandbox(request).state.companies.get(database_number)

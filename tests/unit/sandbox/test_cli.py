@@ -71,3 +71,12 @@ def test_unreachable_sandbox_is_a_clear_error() -> None:
     r = runner.invoke(woonox, ["sandbox", "faults", "show", "--url", "http://127.0.0.1:9"])
     assert r.exit_code == 1
     assert "cannot reach the sandbox" in r.output
+
+
+def test_company_set_switches_rounding(live_url: str) -> None:
+    r = httpx.post(f"{live_url}/_sandbox/companies", json={"name": "R AB", "client_id": "c", "client_secret": "s"})
+    number = r.json()["database_number"]
+    out = runner.invoke(woonox, ["sandbox", "company", "set", str(number), "--rounding", "--url", live_url])
+    assert out.exit_code == 0, out.output
+    companies = httpx.get(f"{live_url}/_sandbox/companies").json()["companies"]
+    assert [c["rounding"] for c in companies] == [True]

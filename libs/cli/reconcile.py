@@ -31,6 +31,7 @@ from libs.common.errors import PermanentError
 from libs.common.fortnox.client import FortnoxClient
 from libs.common.fortnox.ratelimit import RateLimiter
 from libs.common.fortnox.tokens import TokenManager
+from libs.common.overview import store_errors
 from libs.common.publisher import Publisher
 from libs.common.settings import CommonSettings
 from libs.common.shop_settings import ShopSettings
@@ -67,7 +68,8 @@ async def connections(tenant_id: str) -> AsyncIterator[Connections]:
     try:
         sessions = make_sessionmaker(engine)
         box = SecretBox(settings.secret_keys.get_secret_value())
-        tenant = await TenantStore(sessions, box).get(tenant_id)
+        with store_errors():
+            tenant = await TenantStore(sessions, box).get(tenant_id)
         if tenant is None:
             raise PermanentError(f"unknown tenant {tenant_id!r}", code="unknown-tenant")
         woo = None

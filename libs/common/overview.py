@@ -8,6 +8,8 @@ from Redis, which only caches it; secrets are not decrypted for this.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,13 +17,16 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.common.errors import PermanentError, TransientError
 from libs.common.queue_stats import GroupStats, group_stats
 from libs.common.store.models import AuditEntry, Booking, FortnoxToken, TenantRow
 from libs.common.topology import Topology
 
-__all__ = ["BookingLine", "Overview", "TenantHealth", "audit_trail", "overview", "rate_limit_use", "token_health"]
+__all__ = ["BookingLine", "Overview", "TenantHealth", "audit_trail", "overview", "rate_limit_use", "store_errors",
+           "token_health"]
 
 # The writers' limiter window (services/fortnox_writer/settings.py rate_window: 5.2 s).
 RATE_WINDOW_MS = 5200
@@ -76,12 +81,29 @@ class Overview(BaseModel):
         return sum(g.dead.messages for g in self.groups)
 
 
+@contextlib.contextmanager
+def store_errors() -> Iterator[None]:
+    """PostgreSQL's failures as woonox errors, so the CLI answers in one line (errors.py)."""
+    try:
+        yield
+    except ProgrammingError as exc:
+        raise PermanentError(f"the store of record is not set up ({type(exc.orig).__name__}): run `woonox db "
+                             "upgrade` with this WOONOX_DB_SCHEMA", code="store-not-migrated") from exc
+    except (OperationalError, InterfaceError, OSError) as exc:
+        raise TransientError(f"cannot reach PostgreSQL: {exc}", code="database-unavailable") from exc
+
+
 def _line(row: Booking) -> BookingLine:
     return BookingLine(tenant=row.tenant_id, woo_resource=row.woo_resource, woo_id=row.woo_id, kind=row.kind,
                        fortnox_number=row.fortnox_number, at=row.updated_at)
 
 
 async def _tenants(sessions: async_sessionmaker[AsyncSession], now: datetime) -> list[TenantHealth]:
+    with store_errors():
+        return await _read_tenants(sessions, now)
+
+
+async def _read_tenants(sessions: async_sessionmaker[AsyncSession], now: datetime) -> list[TenantHealth]:
     async with sessions() as session:
         rows = (await session.execute(
             select(TenantRow, FortnoxToken).outerjoin(FortnoxToken, FortnoxToken.tenant_id == TenantRow.id)
@@ -113,8 +135,9 @@ async def recent_bookings(sessions: async_sessionmaker[AsyncSession], *, limit: 
     query = select(Booking).order_by(Booking.updated_at.desc()).limit(limit)
     if tenant:
         query = query.where(Booking.tenant_id == tenant)
-    async with sessions() as session:
-        return [_line(b) for b in (await session.scalars(query)).all()]
+    with store_errors():
+        async with sessions() as session:
+            return [_line(b) for b in (await session.scalars(query)).all()]
 
 
 async def rate_limit_use(redis: aioredis.Redis, prefix: str, tenants: list[TenantHealth],
@@ -154,6 +177,12 @@ async def audit_trail(sessions: async_sessionmaker[AsyncSession], tenant: str, w
                       woo_resource: str = "order") -> dict[str, Any]:
     """Everything the store of record knows about one WooCommerce object: its bookings (one per
     document kind) and every audit entry (events received, documents, payments, retries), oldest first."""
+    with store_errors():
+        return await _read_trail(sessions, tenant, woo_id, woo_resource)
+
+
+async def _read_trail(sessions: async_sessionmaker[AsyncSession], tenant: str, woo_id: str,
+                      woo_resource: str) -> dict[str, Any]:
     async with sessions() as session:
         booked = (await session.scalars(select(Booking).where(
             Booking.tenant_id == tenant, Booking.woo_resource == woo_resource, Booking.woo_id == woo_id,

@@ -96,7 +96,11 @@ def delete(call: Call) -> Reply:
 
 
 def list_all(call: Call) -> Reply:
-    found, meta = listing(call.company, "customers", call.query, _FILTERS)
+    status = call.query.get("filter")
+    if status not in (None, "", "active", "inactive"):
+        raise bad_request(f"Ogiltigt filter: {status}", 2000588)
+    extra = None if not status else (lambda c: bool(c.get("Active")) == (status == "active"))
+    found, meta = listing(call.company, "customers", call.query, _FILTERS, extra=extra)
     items = [{name: c.get("Phone1" if name == "Phone" else name, "") for name in _LIST_FIELDS} for c in found]
     return 200, {"MetaInformation": meta, "Customers": items}
 

@@ -16,7 +16,7 @@ from services.fortnox_sandbox.errors import (
 )
 from services.fortnox_sandbox.fields import BLANK, as_bool, as_decimal, wrapped
 from services.fortnox_sandbox.fields import today as fields_today
-from services.fortnox_sandbox.listing import listing
+from services.fortnox_sandbox.resources.document_lists import list_handler
 from services.fortnox_sandbox.resources.kinds import INVOICE, KINDS, ORDER, DocKind
 from services.fortnox_sandbox.resources.rows import build_rows, line_of
 from services.fortnox_sandbox.routing import Call, Reply, Router
@@ -210,37 +210,10 @@ def _update(kind: DocKind) -> Any:
     return handler
 
 
-_STATUS_FILTERS = {
-    "cancelled": lambda d: bool(d.get("Cancelled")),
-    "invoicecreated": lambda d: d.get("InvoiceReference") not in (None, "", "0"),
-    "invoicenotcreated": lambda d: d.get("InvoiceReference") in (None, "", "0") and not d.get("Cancelled"),
-    "ordercreated": lambda d: d.get("OrderReference") not in (None, "", "0"),
-    "ordernotcreated": lambda d: d.get("OrderReference") in (None, "", "0") and not d.get("Cancelled"),
-    "unbooked": lambda d: not d.get("Booked") and not d.get("Cancelled"),
-    "fullypaid": lambda d: d.get("Balance") == 0 and not d.get("Cancelled"),
-    "unpaid": lambda d: d.get("Balance", 0) != 0 and not d.get("Cancelled"),
-}
-
-
-def _list(kind: DocKind) -> Any:
-    def handler(call: Call) -> Reply:
-        status = call.query.get("filter")
-        extra = None
-        if status:
-            if status not in _STATUS_FILTERS:
-                raise bad_request(f"Ogiltigt filter: {status}", BAD_PARAMETER)
-            extra = _STATUS_FILTERS[status]
-        found, meta = listing(call.company, kind.kind, call.query, kind.filters, extra=extra)
-        items = [{name: doc[name] for name in kind.list_fields if name in doc} for doc in found]
-        return 200, {"MetaInformation": meta, kind.plural: items}
-
-    return handler
-
-
 def register(router: Router) -> None:
     for kind in KINDS.values():
         base = f"/3/{kind.kind}"
-        router.add("GET", base, kind.scope, _list(kind), response=kind.list_schema)
+        router.add("GET", base, kind.scope, list_handler(kind), response=kind.list_schema)
         router.add("POST", base, kind.scope, _create(kind), request=kind.request_schema, response=kind.schema)
         router.add("GET", base + "/{DocumentNumber}", kind.scope, _get(kind), response=kind.schema)
         router.add("PUT", base + "/{DocumentNumber}", kind.scope, _update(kind), request=kind.request_schema,

@@ -167,3 +167,14 @@ async def test_errors_have_fortnox_shape(client: httpx.AsyncClient, tenant: Tena
     assert r.json()["ErrorInformation"]["code"] == 2002115
     assert (await client.get("/3/orders/77", headers=tenant.headers)).status_code == 404
     assert (await client.get("/_sandbox/companies/1/state")).status_code == 404
+
+
+async def test_date_range_combines_with_a_search(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    number = (await make_customer(client, tenant))["CustomerNumber"]
+    for day, ref in (("2026-01-10", "id:1"), ("2026-02-10", "id:2"), ("2026-03-10", "id:3")):
+        assert (await _order(client, tenant, number, OrderDate=day, ExternalInvoiceReference1=ref)).status_code == 201
+    params = {"fromdate": "2026-02-01", "todate": "2026-03-31", "externalinvoicereference1": "id:"}
+    found = (await client.get("/3/orders", headers=tenant.headers, params=params)).json()["Orders"]
+    assert [o["OrderDate"] for o in found] == ["2026-02-10", "2026-03-10"]
+    two = {"externalinvoicereference1": "id:", "customernumber": number}
+    assert (await client.get("/3/orders", headers=tenant.headers, params=two)).status_code == 400

@@ -6,6 +6,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+import aio_pika
 import pytest
 import redis.asyncio as aioredis
 import typer
@@ -25,7 +26,7 @@ from libs.common.settings import CommonSettings
 from libs.common.store.bookings import BookingRecord, BookingStore
 from libs.common.store.models import FortnoxToken
 from libs.common.store.tenants import TenantNew, TenantStore
-from libs.common.topology import MAPPER, Topology
+from libs.common.topology import FORTNOX_WRITER, MAPPER, Topology
 from tests.integration.broker_helpers import depth, wait_for
 
 cli_app = typer.Typer()
@@ -97,6 +98,20 @@ async def test_status_reports_queues_tenants_tokens_and_last_booking(
     assert set(groups) == {g.name for g in topology.groups}
     assert groups["mapper"]["queue"]["exists"] is True
     assert groups["mapper"]["dead"]["messages"] == 0
+
+    # shop-a's own writer queue (per-tenant group) with one command waiting
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        name = await topology.declare_tenant(channel, FORTNOX_WRITER, "shop-a")
+        try:
+            await channel.default_exchange.publish(aio_pika.Message(b"{}"), routing_key=name)
+            waiting = json.loads((await cli("status", "--json")).output)
+            assert {t["id"]: t["queue_depth"] for t in waiting["tenants"]} == {"shop-a": 1, "shop-b": None}
+            writer = next(g for g in waiting["groups"] if g["group"] == "fortnox-writer")
+            assert (writer["queue"]["exists"], writer["queue"]["messages"]) == (True, 1)
+        finally:
+            await channel.queue_delete(name)
 
     await _dead_letter(settings, topology)
     table = await cli("status")

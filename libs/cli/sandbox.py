@@ -84,7 +84,7 @@ def journal(
     method: Annotated[str | None, typer.Option(help="Only this HTTP method")] = None,
     path_prefix: Annotated[str | None, typer.Option(help="Only paths starting so")] = None,
     after_id: Annotated[int, typer.Option(help="Only entries after this id")] = 0,
-    limit: Annotated[int, typer.Option(help="At most this many entries")] = 100,
+    last: Annotated[int, typer.Option(help="The latest N entries (after --after-id)")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Whole entries, bodies included, as JSON")] = False,
     clear: Annotated[bool, typer.Option("--clear", help="Empty the journal instead of reading it")] = False,
 ) -> None:
@@ -94,7 +94,7 @@ def journal(
         console.print("journal cleared")
         return
     params = {"database_number": database_number, "method": method, "path_prefix": path_prefix,
-              "after_id": after_id, "limit": limit}
+              "after_id": after_id, "last": last}
     entries = _call(url, "GET", "/_sandbox/journal", params={k: v for k, v in params.items() if v is not None})
     if as_json:
         dump(entries)

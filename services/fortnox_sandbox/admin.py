@@ -185,9 +185,11 @@ async def reset_rate_limit(request: Request) -> dict[str, bool]:
 @router.get("/journal")
 async def read_journal(request: Request, database_number: int | None = None, method: str | None = None,
                  path_prefix: str | None = None, after_id: int = 0,
-                 limit: int | None = Query(None, ge=1)) -> Response:
+                 limit: int | None = Query(None, ge=1), last: int | None = Query(None, ge=1)) -> Response:
+    """Entries in order; `limit` = the first N after `after_id`, `last` = the latest N."""
     entries = _sandbox(request).journal.query(database_number=database_number, method=method,
-                                              path_prefix=path_prefix, after_id=after_id, limit=limit)
+                                              path_prefix=path_prefix, after_id=after_id, limit=limit,
+                                              last=last)
     return Response(dumps({"entries": [e.render() for e in entries]}), media_type="application/json")
 
 

@@ -71,7 +71,7 @@ class Journal:
                                           path, query, status, request_body, response_body, fault))
 
     def query(self, *, database_number: int | None = None, method: str | None = None, path_prefix: str | None = None,
-              after_id: int = 0, limit: int | None = None) -> list[JournalEntry]:
+              after_id: int = 0, limit: int | None = None, last: int | None = None) -> list[JournalEntry]:
         found: list[JournalEntry] = []
         for entry in self._entries:
             if entry.id <= after_id:
@@ -85,7 +85,7 @@ class Journal:
             found.append(entry)
             if limit is not None and len(found) >= limit:
                 break
-        return found
+        return found[-last:] if last else found
 
     def clear(self) -> None:
         self._entries.clear()

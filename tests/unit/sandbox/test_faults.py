@@ -63,3 +63,12 @@ async def test_journal_records_and_filters(client: httpx.AsyncClient, tenant: Te
     assert entries[0]["id"] not in [e["id"] for e in later]
     assert (await client.delete("/_sandbox/journal")).status_code == 204
     assert (await client.get("/_sandbox/journal")).json() == {"entries": []}
+
+
+async def test_journal_last_and_limit(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    for _ in range(5):
+        await client.get("/3/companyinformation", headers=tenant.headers)
+    every = [e["id"] for e in (await client.get("/_sandbox/journal")).json()["entries"]]
+    first = [e["id"] for e in (await client.get("/_sandbox/journal", params={"limit": 2})).json()["entries"]]
+    latest = [e["id"] for e in (await client.get("/_sandbox/journal", params={"last": 2})).json()["entries"]]
+    assert (first, latest) == (every[:2], every[-2:])

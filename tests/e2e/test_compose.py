@@ -65,9 +65,10 @@ def test_every_service_is_buildable_and_checked() -> None:
 
 
 def test_stack_shape() -> None:
-    writer = SERVICES["fortnox-writer"]
-    assert "container_name" not in writer, "fortnox-writer must scale: no container_name"
-    assert "ports" not in writer, "fortnox-writer must scale: no fixed host ports"
+    for scalable in ("fortnox-writer", "woo-writer", "mapper", "poller"):
+        assert "container_name" not in SERVICES[scalable], f"{scalable} must scale: no container_name"
+        assert "ports" not in SERVICES[scalable], f"{scalable} must scale: no fixed host ports"
+    assert {"sandbox", "ingest", "mapper", "fortnox-writer", "woo-writer", "poller", "migrate"} <= set(WOONOX)
     assert SERVICES["rabbitmq"]["image"].startswith("rabbitmq:3.10")
     assert SERVICES["redis"]["image"].startswith("redis:7")
     assert SERVICES["postgres"]["image"].startswith("postgres:15")

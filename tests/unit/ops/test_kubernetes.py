@@ -41,7 +41,8 @@ def test_every_manifest_file_is_listed_and_parses() -> None:
 
 def test_woonox_containers_run_console_scripts_and_probe_their_own_port() -> None:
     deployments = _of("Deployment")
-    assert {"woonox-ingest", "woonox-mapper", "woonox-fortnox-writer"} <= set(deployments)
+    assert {"woonox-ingest", "woonox-mapper", "woonox-fortnox-writer", "woonox-woo-writer", "woonox-poller",
+            "woonox-sandbox"} == set(deployments)
     for name, d in deployments.items():
         [container] = d["spec"]["template"]["spec"]["containers"]
         assert container["command"][0] in SCRIPTS, name

@@ -44,6 +44,9 @@ __all__ = ["Poller", "main"]
 
 log = structlog.get_logger("woonox.ingest.poller")
 LOCK_SECONDS = 600
+# Shop changes keep being read while a tenant waits for a Fortnox reconnect (nothing from a shop is
+# lost); only a tenant an operator paused is skipped.
+PAUSED = frozenset({"disabled", "paused"})
 TICK_SECONDS = 1.0
 TenantJob = Callable[[Tenant], Awaitable[None]]
 
@@ -99,6 +102,8 @@ class Poller:
                     await self.redis.delete(key)
 
     async def poll_fortnox(self, tenant: Tenant) -> None:
+        if tenant.status != "active":  # e.g. needs_reconnect: no token to poll with
+            return
         async with self._locked(tenant.id, "fortnox") as mine:
             if mine:
                 await self.fortnox.run(tenant)
@@ -119,7 +124,7 @@ class Poller:
         wanted = await take_poll_requests(self.redis, self.settings.redis_prefix)
         now = time.monotonic()
         for tenant in await self.tenants.list():
-            if tenant.status != "active":
+            if tenant.status in PAUSED:
                 continue
             for index, (interval, job) in enumerate(self._jobs):
                 due = self._due.get((tenant.id, index), 0.0)
@@ -130,13 +135,15 @@ class Poller:
                     await job(tenant)
                 except WoonoxError as exc:  # one shop's trouble must not stop the others
                     log.error("poll_failed", tenant=tenant.id, job=getattr(job, "__name__", "job"), error=str(exc))
+                except Exception:  # a bug met on one shop's data: logged with its trace, the others go on
+                    log.exception("poll_crashed", tenant=tenant.id, job=getattr(job, "__name__", "job"))
 
     async def run_forever(self) -> None:
         while True:
             try:
                 await self.tick()
-            except (WoonoxError, RedisError, OSError) as exc:
-                log.error("poller_tick_failed", error=str(exc))
+            except Exception:  # the schedule must survive anything one tick meets; it is logged, not dropped
+                log.exception("poller_tick_failed")
             await asyncio.sleep(TICK_SECONDS)
 
 

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from libs.common.errors import PermanentError, TransientError
-from libs.common.woo.paging import MAX_PER_PAGE, Page
+from libs.common.woo.paging import MAX_PER_PAGE, Page, json_body
 
 __all__ = ["WooClient", "WooCredentials", "gmt_param"]
 
@@ -110,7 +110,7 @@ class WooClient:
     # --- reading -------------------------------------------------------------------------------
 
     async def get(self, path: str, **params: Any) -> Any:
-        return (await self.request("GET", path, params=params)).json()
+        return json_body(await self.request("GET", path, params=params))
 
     async def page(self, path: str, page: int = 1, per_page: int = MAX_PER_PAGE, **params: Any) -> Page:
         response = await self.request("GET", path, params={**params, "page": page, "per_page": per_page})
@@ -155,22 +155,22 @@ class WooClient:
     # --- writing -------------------------------------------------------------------------------
 
     async def update_product(self, product_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
-        return dict((await self.request("PUT", f"/products/{product_id}", json=dict(changes))).json())
+        return dict(json_body(await self.request("PUT", f"/products/{product_id}", json=dict(changes))))
 
     async def batch_products(self, update: list[dict[str, Any]], parent_id: int | None = None) -> list[dict[str, Any]]:
         """`POST /products/batch` (or a parent's `/variations/batch`): up to 100 updates in one call.
         Returns the updated objects; an item WooCommerce refused comes back with an `error` key."""
         path = f"/products/{parent_id}/variations/batch" if parent_id else "/products/batch"
-        body = (await self.request("POST", path, json={"update": update})).json()
+        body = json_body(await self.request("POST", path, json={"update": update}))
         return list(body.get("update", [])) if isinstance(body, dict) else []
 
     async def add_order_note(self, order_id: int, note: str, *, customer_note: bool = False) -> dict[str, Any]:
         response = await self.request("POST", f"/orders/{order_id}/notes",
                                       json={"note": note, "customer_note": customer_note})
-        return dict(response.json())
+        return dict(json_body(response))
 
     async def update_webhook(self, webhook_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
-        return dict((await self.request("PUT", f"/webhooks/{webhook_id}", json=dict(changes))).json())
+        return dict(json_body(await self.request("PUT", f"/webhooks/{webhook_id}", json=dict(changes))))
 
 
 def _permanent(method: str, url: str, response: httpx.Response) -> PermanentError:

@@ -7,7 +7,9 @@ from typing import Any
 
 import httpx
 
-__all__ = ["MAX_PER_PAGE", "Page"]
+from libs.common.errors import PermanentError
+
+__all__ = ["MAX_PER_PAGE", "Page", "json_body"]
 
 MAX_PER_PAGE = 100  # WooCommerce refuses per_page above 100 (../shared/woocommerce/FACTS.md)
 
@@ -25,12 +27,24 @@ class Page:
 
     @classmethod
     def from_response(cls, response: httpx.Response, page: int) -> Page:
-        items = response.json()
+        items = json_body(response)
         if not isinstance(items, list):
             items = []
         total = _int(response.headers.get("x-wp-total"), len(items))
         pages = _int(response.headers.get("x-wp-totalpages"), page)
         return cls(items=items, page=page, total=total, total_pages=pages)
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The JSON body; a shop answering HTML (a maintenance page, a security plugin) is a clear error."""
+    try:
+        return response.json()
+    except ValueError:
+        raise PermanentError(
+            f"WooCommerce answered {response.status_code} with a body that is not JSON "
+            f"({response.headers.get('content-type', 'no content type')}): {response.text[:120]!r}",
+            code="woo-not-json",
+        ) from None
 
 
 def _int(value: str | None, default: int) -> int:

@@ -86,3 +86,16 @@ async def test_redirect_is_an_error_not_followed() -> None:
 def test_gmt_param_converts_to_gmt_and_drops_microseconds() -> None:
     assert gmt_param(datetime(2026, 1, 1, 1, 0, 0, 5, tzinfo=timezone(timedelta(hours=1)))) == "2026-01-01T00:00:00"
     assert gmt_param(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00"
+
+
+async def test_html_instead_of_json_is_a_clear_permanent_error() -> None:
+    def maintenance(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>Briefly unavailable for scheduled maintenance</html>",
+                              headers={"content-type": "text/html"})
+
+    woo = client(httpx.MockTransport(maintenance))
+    with pytest.raises(PermanentError) as info:
+        await woo.order(7)
+    assert info.value.code == "woo-not-json"
+    with pytest.raises(PermanentError):
+        await woo.page("/orders")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FortnoxError", "error_body"]
+__all__ = ["FortnoxError", "bad_request", "error_body", "not_found"]
 
 # FACTS.md "Errors" — the codes the sandbox answers with.
 CUSTOMER_NUMBER_USED = 2000637

@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
@@ -28,6 +29,7 @@ from libs.common.fortnox.tokens import TokenManager
 from libs.common.logging import configure_logging
 from libs.common.publisher import Publisher
 from libs.common.runner import serve
+from libs.common.store.bookings import BookingStore
 from libs.common.store.db import make_engine, make_sessionmaker
 from libs.common.store.tenants import Tenant, TenantStore
 from libs.common.topology import Topology
@@ -58,6 +60,7 @@ class Poller:
         self.engine = make_engine(settings.database_url, settings.db_schema, pool_size=2)
         sessions = make_sessionmaker(self.engine)
         self.tenants = TenantStore(sessions, SecretBox(settings.secret_keys.get_secret_value()))
+        self.bookings = BookingStore(sessions)
         self.publisher = Publisher(settings.rabbitmq_url, Topology(settings.broker_prefix))
         self.redis = aioredis.from_url(settings.redis_url)
         self.http = http or httpx.AsyncClient(timeout=60)
@@ -101,6 +104,11 @@ class Poller:
                 with contextlib.suppress(RedisError, OSError):
                     await self.redis.delete(key)
 
+    async def _audit_reactivation(self, tenant_id: str, hook: dict[str, Any]) -> None:
+        await self.bookings.audit(tenant_id, "webhook", str(hook.get("id")), "webhook-reactivated", {
+            "topic": hook.get("topic"), "delivery_url": hook.get("delivery_url"),
+            "reason": "WooCommerce disabled it after consecutive failed deliveries; a backfill follows"})
+
     async def poll_fortnox(self, tenant: Tenant) -> None:
         if tenant.status != "active":  # e.g. needs_reconnect: no token to poll with
             return
@@ -117,7 +125,7 @@ class Poller:
             if not mine:
                 return None
             woo = woo_client_for(tenant, self.http)
-            await reactivate_disabled(tenant.id, woo)
+            await reactivate_disabled(tenant.id, woo, self._audit_reactivation)
             return await self.backfill.run(tenant.id, woo)
 
     async def tick(self) -> None:

@@ -8,6 +8,7 @@ reported (log + metric) so an operator can look for the cause.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -26,8 +27,12 @@ def _ours(hook: dict[str, Any], tenant: str) -> bool:
     return f"/webhooks/woocommerce/{tenant}" in str(hook.get("delivery_url", ""))
 
 
-async def reactivate_disabled(tenant: str, woo: WooClient) -> list[dict[str, Any]]:
-    """Re-activate this tenant's disabled webhooks that point at woonox; returns the ones touched."""
+Report = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+async def reactivate_disabled(tenant: str, woo: WooClient, report: Report | None = None) -> list[dict[str, Any]]:
+    """Re-activate this tenant's disabled webhooks that point at woonox; returns the ones touched.
+    `report(tenant, hook)` records each one where operators look (the poller writes the audit log)."""
     touched: list[dict[str, Any]] = []
     for hook in await woo.webhooks():
         if hook.get("status") == "disabled" and _ours(hook, tenant):
@@ -35,5 +40,7 @@ async def reactivate_disabled(tenant: str, woo: WooClient) -> list[dict[str, Any
             REACTIVATED.labels(tenant).inc()
             log.warning("webhook_reactivated", tenant=tenant, webhook_id=hook["id"], topic=hook.get("topic"),
                         reason="WooCommerce disabled it after consecutive failed deliveries")
+            if report is not None:
+                await report(tenant, hook)
             touched.append(hook)
     return touched

@@ -44,6 +44,9 @@ async def test_schedule_poll_request_and_webhook_reactivation(
                 assert await depth(settings.rabbitmq_url, topology.queue(MAPPER)) == 1
                 assert hook["status"] == "active"
                 assert foreign["status"] == "disabled"  # not ours: left alone
+                [entry] = await poller.bookings.trail("sched", "webhook", str(hook["id"]))
+                assert entry["action"] == "webhook-reactivated"
+                assert entry["detail"]["topic"] == "order.updated"
 
                 shop.create_product("B", "B-1", Decimal("1.00"), 1)
                 await poller.tick()  # not due for an hour

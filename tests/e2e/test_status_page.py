@@ -1,6 +1,7 @@
 """The status page in a real browser (Debian's chromium driven by Playwright): a user sees the
 tenants and their health, the queues, the recent bookings and the dead letter with its reason, and
-the Replay button sends it back (it is handled, the DLQ is empty). Screenshots go to test-output/."""
+the Replay button sends it back (it is handled, the DLQ is empty). Screenshots go to
+test-output/<test name>/."""
 
 from __future__ import annotations
 
@@ -83,8 +84,9 @@ async def _seed(settings: CommonSettings, sessions: async_sessionmaker[AsyncSess
 
 async def test_user_sees_health_and_replays_a_dead_letter(
     settings: CommonSettings, topology: Topology, database: async_sessionmaker[AsyncSession],
-    base_url: str, browser: Browser,
+    base_url: str, browser: Browser, request: pytest.FixtureRequest,
 ) -> None:
+    output = OUTPUT / request.node.name  # the screenshots, like every e2e test's output
     await _seed(settings, database)
     accounts = {"3001"}
     handled: list[str] = []
@@ -97,7 +99,7 @@ async def test_user_sees_health_and_replays_a_dead_letter(
 
     service = ConsumerService("test", settings)
     service.consume(MAPPER, handler)
-    OUTPUT.mkdir(exist_ok=True)
+    output.mkdir(parents=True, exist_ok=True)
     async with service.running():
         await service.publisher.publish(Envelope.new(tenant="shop-a", type="woo.order.updated",
                                                      payload={"id": 728, "account": "3999"}, id="order-728"))
@@ -126,7 +128,7 @@ async def test_user_sees_health_and_replays_a_dead_letter(
         assert "shop-a" in row_text
         mapper_row = page.locator("#queues tbody tr", has_text=topology.queue(MAPPER))
         assert (await mapper_row.locator("td").nth(5).inner_text()).strip() == "1"
-        await page.screenshot(path=str(OUTPUT / "status-page.png"), full_page=True)
+        await page.screenshot(path=str(output / "status-page.png"), full_page=True)
 
         accounts.add("3999")  # the operator fixes the account map, then presses Replay
         page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
@@ -140,7 +142,7 @@ async def test_user_sees_health_and_replays_a_dead_letter(
         await wait_for(handled_once, what="the replayed order to be handled")
         await page.reload()
         assert await page.inner_text("#dead-letters tbody") == "No dead letters."
-        await page.screenshot(path=str(OUTPUT / "status-page-after-replay.png"), full_page=True)
+        await page.screenshot(path=str(output / "status-page-after-replay.png"), full_page=True)
         await context.close()
     assert await depth(settings.rabbitmq_url, topology.dlq(MAPPER)) == 0
 

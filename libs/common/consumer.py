@@ -67,10 +67,11 @@ class ConsumerService:
         async def _consume(message: RabbitMessage) -> None:
             await outcome.run(message.raw_message, handler)
 
-    def consume_per_tenant(self, group: ConsumerGroup, handler: Handler, tenants: TenantSource) -> TenantQueues:
+    def consume_per_tenant(self, group: ConsumerGroup, handler: Handler, tenants: TenantSource, *,
+                           refresh_seconds: float = 5.0) -> TenantQueues:
         """Consume a per-tenant group: one queue per tenant that `tenants()` lists (polled)."""
         consumer = TenantQueues(self.settings.rabbitmq_url, self.publisher, group, handler, tenants,
-                                prefetch=self.settings.prefetch)
+                                prefetch=self.settings.prefetch, refresh_seconds=refresh_seconds)
         self._tenant_groups.append(consumer)
         return consumer
 

@@ -52,6 +52,7 @@ class TenantQueues:
         self._inflight: set[asyncio.Task[None]] = set()
         self._watcher: asyncio.Task[None] | None = None
         self._stopping = False
+        self._synced = False
 
     @property
     def tenants(self) -> list[str]:
@@ -59,7 +60,8 @@ class TenantQueues:
 
     @property
     def connected(self) -> bool:
-        return bool(self._connection and not self._connection.is_closed)
+        """Ready: connected, and the tenants have been read at least once."""
+        return bool(self._connection and not self._connection.is_closed and self._synced)
 
     async def start(self) -> None:
         self._connection = await aio_pika.connect_robust(self._url)
@@ -67,7 +69,11 @@ class TenantQueues:
         # Per-consumer (not global) prefetch: each tenant queue gets its own window.
         await channel.set_qos(prefetch_count=self._prefetch, global_=False)
         self._channel = channel
-        await self.sync()
+        try:
+            await self.sync()
+        except Exception:
+            # e.g. the store of record is not migrated yet: not ready, and the watcher keeps trying.
+            log.exception("tenant_sync_failed")
         self._watcher = asyncio.create_task(self._watch())
 
     async def sync(self) -> None:
@@ -82,6 +88,7 @@ class TenantQueues:
             tag = await queue.consume(self._callback(outcome))
             self._consumers[tenant] = (queue, tag)
             log.info("tenant_queue_consumed", queue=name)
+        self._synced = True
 
     def _callback(self, outcome: Outcome) -> Callable[[AbstractIncomingMessage], Awaitable[None]]:
         async def on_message(message: AbstractIncomingMessage) -> None:

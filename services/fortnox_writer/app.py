@@ -51,7 +51,8 @@ def create_app(settings: WriterSettings) -> FastAPI:
     async def tenant_ids() -> list[str]:
         return [t.id for t in await tenants.list()]
 
-    service.consume_per_tenant(FORTNOX_WRITER, handlers.handle, tenant_ids)
+    service.consume_per_tenant(FORTNOX_WRITER, handlers.handle, tenant_ids,
+                               refresh_seconds=settings.tenant_refresh_seconds)
 
     @service.on_shutdown
     async def close() -> None:

@@ -94,7 +94,7 @@ async def test_five_writers_with_an_expired_token_refresh_once(world: WriterWorl
         await session.execute(update(FortnoxToken).where(FortnoxToken.tenant_id == "shop-t")
                               .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
     await world.publish([order_command("shop-t", i) for i in range(40)])
-    world.start_writers(5)
+    world.start_writers(5, env=FAST_RECOVERY)
 
     async def done() -> bool:
         return await world.booked("shop-t") == 40

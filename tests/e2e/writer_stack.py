@@ -46,10 +46,10 @@ class WriterWorld:
         await add_tenant(self.sessions, self.settings, self.redis, self.http, self.sandbox_url, tenant_id, company)
         return company
 
-    def start_writers(self, n: int, first: int = 0) -> list[str]:
+    def start_writers(self, n: int, first: int = 0, env: dict[str, str] | None = None) -> list[str]:
         names = [f"writer-{i}" for i in range(first, first + n)]
         for name in names:
-            self.stack.start(name, "woonox-writer", extra_env={"WOONOX_WRITER_TENANT_REFRESH_SECONDS": "1"})
+            self.stack.start(name, "woonox-writer", extra_env=env or {})
         for name in names:
             self.stack.wait_ready(name, timeout=60)
         return names

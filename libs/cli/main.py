@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from libs.cli import db, demo, keygen, map, sandbox, tenant
+from libs.cli import audit, connection, db, demo, dlq, keygen, map, reconcile, sandbox, status, tenant
 
 app = typer.Typer(
     help="woonox: WooCommerce → Fortnox, nothing lost, nothing booked twice.",
@@ -15,5 +15,10 @@ app.add_typer(tenant.app, name="tenant")
 app.add_typer(db.app, name="db")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(map.app, name="map")
+app.add_typer(dlq.app, name="dlq")
+app.command("status")(status.status)
+app.command("audit")(audit.audit)
+app.command("reconcile")(reconcile.reconcile)
+app.command("test-connection")(connection.check_connection)
 app.command("keygen")(keygen.keygen)
 app.command("demo")(demo.demo)

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import redis.asyncio as aioredis
 import structlog
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from libs.common.consumer import health_routes
 from libs.common.crypto import SecretBox
@@ -67,8 +68,6 @@ async def _invalid(_: Request, exc: Exception) -> JSONResponse:
 
 def _include_status_page(app: FastAPI) -> None:
     """The operators' status page lives in its own module (another team's); mounted when present."""
-    from fastapi import Depends
-
     try:
         from services.ingest.status_page import router as status_router
     except ModuleNotFoundError as exc:

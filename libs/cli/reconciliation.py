@@ -29,7 +29,6 @@ from typing import Any, Literal, TypeVar
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
@@ -41,8 +40,8 @@ from libs.common.fortnox.errors import FortnoxTransient
 from libs.common.publisher import Publisher
 from libs.common.shop_settings import ShopSettings
 from libs.common.store.bookings import BookingStore
-from libs.common.store.models import Booking
 from libs.common.woo import WooClient
+from services.fortnox_writer.ledger import Ledger
 from services.mapper.orders import ignore_reason, map_order
 
 __all__ = ["Finding", "ReconcileReport", "compare_order", "fix_missing", "reconcile"]
@@ -174,13 +173,9 @@ async def fix_missing(report: ReconcileReport, orders: dict[int, Any], *, publis
             continue
         order = orders[finding.order]
         woo_id = str(finding.order)
-        async with sessions.begin() as session:
-            await session.execute(delete(Booking).where(
-                Booking.tenant_id == report.tenant, Booking.woo_resource == "order", Booking.woo_id == woo_id,
-                Booking.kind == report.kind))
-        # The writer's ledger entry for the order (services/fortnox_writer/ledger.py, key
-        # `<prefix>:ledger:<tenant>:order:<id>`) still says the document was created.
-        await redis.delete(f"{redis_prefix}:ledger:{report.tenant}:order:{woo_id}")
+        await bookings.forget(report.tenant, "order", woo_id, report.kind)
+        # The writer's ledger still says the document was created.
+        await Ledger(redis, redis_prefix).forget(report.tenant, f"order:{woo_id}")
         await bookings.audit(report.tenant, "order", woo_id, "reconcile.republished",
                              {"reason": finding.detail, "run": run})
         await publisher.publish(Envelope(

@@ -34,18 +34,19 @@ class Publisher:
 
     async def connect(self, *, declare: bool = True) -> None:
         try:
-            self._connection = await aio_pika.connect_robust(self._url)
-            channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
-            self._channel = channel
+            connection = await aio_pika.connect_robust(self._url)
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             if declare:
                 await self.topology.declare(channel)
-            self._exchanges = {
+            exchanges = {
                 self.topology.exchange: await channel.get_exchange(self.topology.exchange),
                 self.topology.dlx: await channel.get_exchange(self.topology.dlx),
                 "": channel.default_exchange,
             }
         except (aiormq.exceptions.AMQPError, OSError, ConnectionError) as exc:
             raise TransientError(f"cannot reach RabbitMQ: {exc!r}", code="broker-unavailable") from exc
+        # Only now is the publisher usable: `connected` must not be true before the topology is.
+        self._connection, self._channel, self._exchanges = connection, channel, exchanges
 
     @property
     def connected(self) -> bool:

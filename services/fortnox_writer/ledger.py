@@ -107,6 +107,14 @@ class Ledger:
             raise TransientError(f"ledger unavailable (Redis): {exc}", code="redis-unavailable") from exc
         claim.effects[effect] = value
 
+    async def forget(self, tenant: str, obj: str) -> None:
+        """Drop an object's ledger (reconcile, after Fortnox lost the document): the next command
+        for it starts from scratch."""
+        try:
+            await self._redis.delete(self._keys(tenant, obj)[3])
+        except RedisError as exc:
+            raise TransientError(f"ledger unavailable (Redis): {exc}", code="redis-unavailable") from exc
+
     async def release(self, claim: Claim) -> None:
         if not claim.acquired:
             return

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -50,6 +50,12 @@ class BookingStore:
             await session.execute(stmt)
             session.add(AuditEntry(tenant_id=booking.tenant_id, woo_resource=booking.woo_resource,
                                    woo_id=booking.woo_id, action=action, detail=audit or {}))
+
+    async def forget(self, tenant_id: str, woo_resource: str, woo_id: str, kind: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(delete(Booking).where(
+                Booking.tenant_id == tenant_id, Booking.woo_resource == woo_resource, Booking.woo_id == woo_id,
+                Booking.kind == kind))
 
     async def audit(self, tenant_id: str, woo_resource: str, woo_id: str, action: str,
                     detail: dict[str, Any] | None = None) -> None:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.crypto import SecretBox
 from libs.common.errors import WoonoxError
@@ -32,6 +33,7 @@ class Store:
     settings: CommonSettings
     tenants: TenantStore
     bookings: BookingStore
+    sessions: async_sessionmaker[AsyncSession]
 
 
 @contextlib.asynccontextmanager
@@ -41,7 +43,7 @@ async def store() -> AsyncIterator[Store]:
     sessions = make_sessionmaker(engine)
     try:
         yield Store(settings, TenantStore(sessions, SecretBox(settings.secret_keys.get_secret_value())),
-                    BookingStore(sessions))
+                    BookingStore(sessions), sessions)
     finally:
         await engine.dispose()
 

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from libs.cli import audit, backfill, connection, db, demo, dlq, keygen, map, reconcile, sandbox, status, tenant
+from libs.cli import (
+    audit,
+    backfill,
+    connect,
+    connection,
+    db,
+    demo,
+    dlq,
+    keygen,
+    map,
+    reconcile,
+    sandbox,
+    status,
+    tenant,
+)
 
 app = typer.Typer(
     help="woonox: WooCommerce → Fortnox, nothing lost, nothing booked twice.",
@@ -20,6 +34,7 @@ app.command("status")(status.status)
 app.command("audit")(audit.audit)
 app.command("reconcile")(reconcile.reconcile)
 app.command("backfill")(backfill.backfill)
+app.command("connect")(connect.connect)
 app.command("test-connection")(connection.check_connection)
 app.command("keygen")(keygen.keygen)
 app.command("demo")(demo.demo)

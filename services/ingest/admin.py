@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from sqlalchemy import text
 
 from libs.common.errors import PermanentError, TransientError
+from libs.common.fortnox.oauth import CALLBACK_PATH, consent_url, exchange_code, new_state, take_state
 from libs.common.shop_settings import ShopSettings
 from libs.common.store.tenants import Tenant, TenantNew
-from services.ingest.oauth import consent_url, exchange_code, new_state, take_state
 from services.ingest.operator_auth import bearer_scheme, require_operator
 
 __all__ = ["TenantPatch", "TenantView", "callback_router", "router"]
@@ -24,7 +24,6 @@ __all__ = ["TenantPatch", "TenantView", "callback_router", "router"]
 router = APIRouter(prefix="/admin", tags=["admin"],
                    dependencies=[Security(bearer_scheme), Depends(require_operator)])
 callback_router = APIRouter(prefix="/admin", tags=["admin"])
-CALLBACK_PATH = "/admin/fortnox/callback"
 
 
 class TenantView(BaseModel):

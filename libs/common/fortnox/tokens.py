@@ -84,6 +84,18 @@ class TokenManager:
         self._memory.pop(tenant_id, None)
         await self._uncache(tenant_id)
 
+    async def forget(self, tenant_id: str) -> None:
+        """Drop a tenant's tokens (before connecting it another way)."""
+        async with self._sessions.begin() as session:
+            row = await session.get(FortnoxToken, tenant_id)
+            if row is not None:
+                await session.delete(row)
+            tenant = await session.get(TenantRow, tenant_id)
+            if tenant is not None and tenant.status == NEEDS_RECONNECT:
+                tenant.status, tenant.status_reason = "active", None
+        self._memory.pop(tenant_id, None)
+        await self._uncache(tenant_id)
+
     def _fill(self, row: FortnoxToken, access: str, refresh: str | None, expires_in: int, scope: str) -> None:
         row.access_token_enc = self._box.encrypt(access)
         row.refresh_token_enc = self._box.encrypt(refresh) if refresh else None

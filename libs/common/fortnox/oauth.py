@@ -17,8 +17,10 @@ from libs.common.errors import PermanentError, TransientError
 from libs.common.fortnox.tokens import TokenResponse
 from libs.common.store.tenants import Tenant
 
-__all__ = ["SCOPES", "consent_url", "exchange_code", "new_state", "take_state"]
+__all__ = ["CALLBACK_PATH", "SCOPES", "consent_url", "exchange_code", "new_state", "take_state"]
 
+# Where Fortnox sends the user back: ingest's admin API (services/ingest/admin.py).
+CALLBACK_PATH = "/admin/fortnox/callback"
 SCOPES = "companyinformation customer article order invoice offer payment bookkeeping settings price"
 STATE_SECONDS = 600  # a Fortnox authorization code lives 10 minutes
 

@@ -1,5 +1,6 @@
 """Wiring of the woo-writer: consumes `woo.command.*` (the woo-writer queue) and applies each command
-to the tenant's shop through the WooCommerce REST client."""
+to the tenant's shop through the WooCommerce REST client; and `fortnox.result.*` (the results queue),
+which become order notes ("Bokförd i Fortnox som faktura 1042")."""
 
 from __future__ import annotations
 
@@ -7,22 +8,27 @@ import time
 
 import httpx
 import redis.asyncio as aioredis
+import structlog
 
-from libs.common.commands import COMMAND_STOCK, StockCommand
+from libs.common.commands import COMMAND_STOCK, RESULT_DOCUMENT, DocumentResult, StockCommand
 from libs.common.consumer import ConsumerService
 from libs.common.crypto import SecretBox
 from libs.common.envelope import Envelope
-from libs.common.errors import PermanentError
+from libs.common.errors import PermanentError, TransientError
 from libs.common.logging import configure_logging
 from libs.common.runner import serve
 from libs.common.store.db import make_engine, make_sessionmaker
 from libs.common.store.tenants import TenantStore
-from libs.common.topology import WOO_WRITER
+from libs.common.topology import RESULTS, WOO_WRITER
 from libs.common.woo import WooClient, WooCredentials
 from services.woo_writer.settings import WooWriterSettings
 from services.woo_writer.stock import apply_stock
 
 __all__ = ["create_service", "main"]
+
+log = structlog.get_logger("woonox.woo_writer")
+NOTE_SEEN_SECONDS = 7 * 24 * 3600
+NOTE_CLAIM_SECONDS = 120
 
 
 class _Clients:
@@ -66,6 +72,35 @@ def create_service(settings: WooWriterSettings, *, http: httpx.AsyncClient | Non
                           settings.echo_seconds)
 
     service.consume(WOO_WRITER, handle)
+
+    async def note(envelope: Envelope) -> None:
+        """Tell the shop what woonox did in Fortnox: an order note the shop owner sees."""
+        if envelope.type != RESULT_DOCUMENT:
+            raise PermanentError(f"the woo-writer does not know {envelope.type!r}", code="unknown-result")
+        result = DocumentResult.from_body(envelope.body)
+        if result.tenant != envelope.tenant:
+            raise PermanentError("result tenant differs from the envelope's x-tenant", code="tenant-mismatch")
+        try:
+            woo = await clients.get(result.tenant)
+        except PermanentError as exc:
+            if exc.code != "no-woo-keys":
+                raise
+            log.info("order_note_skipped", tenant=result.tenant, reason=exc.reason)  # a shop without API keys
+            return
+        # One note per result, even when the result is redelivered while the first is being written.
+        seen = f"{settings.redis_prefix}:woo-writer:note:{envelope.id}"
+        if not await redis.set(seen, "pending", nx=True, ex=NOTE_CLAIM_SECONDS):
+            if await redis.get(seen) == b"done":
+                return
+            raise TransientError("the order note is being written by another delivery", code="note-busy", delay=5)
+        try:
+            await woo.add_order_note(result.woo_order_id, result.note())
+        except BaseException:
+            await redis.delete(seen)
+            raise
+        await redis.set(seen, "done", ex=NOTE_SEEN_SECONDS)
+
+    service.consume(RESULTS, note)
 
     @service.on_shutdown
     async def close() -> None:

@@ -185,6 +185,8 @@ class DocumentResult(_Command):
 
     def note(self) -> str:
         names = {"order": "order", "invoice": "faktura", "offer": "offert"}
+        if self.outcome == "dry-run":
+            return f"Torrkörning: woonox skulle ha bokfört ordern i Fortnox som {names[self.kind]} (inget skickat)."
         verb = {"created": "Bokförd i Fortnox som", "updated": "Uppdaterad i Fortnox:",
                 "reissued": "Krediterad och ny utställd i Fortnox:"}.get(self.outcome, "Fortnox:")
         parts = [f"{verb} {names[self.kind]} {self.number}"]

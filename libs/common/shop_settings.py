@@ -212,6 +212,10 @@ class ShopSettings(_Strict):
     rounding: RoundingSettings = RoundingSettings()
     currency: CurrencySettings = CurrencySettings()
     home_country: str = Field("SE", min_length=2, max_length=2)
+    # Staging without a Fortnox at all: the whole pipeline runs, and the writer records (audit trail,
+    # order note) what it would have sent instead of sending it. To stage against Fortnox's behaviour,
+    # point the tenant's Fortnox URLs at the sandbox instead (docs/try-before-going-live.md).
+    dry_run: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> ShopSettings:

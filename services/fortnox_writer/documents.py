@@ -34,7 +34,7 @@ from services.fortnox_writer.customers import ensure_customer
 from services.fortnox_writer.ledger import Claim
 from services.fortnox_writer.lifecycle import apply_lifecycle
 
-__all__ = ["apply_document", "snapshot_hash"]
+__all__ = ["apply_document", "dry_run", "snapshot_hash"]
 
 log = structlog.get_logger("woonox.writer.documents")
 
@@ -56,6 +56,20 @@ async def apply_document(ctx: WriterContext, cmd: DocumentCommand) -> dict[str, 
         return await _converge(ctx, cmd, claim)
     finally:
         await ctx.ledger.release(claim)
+
+
+async def dry_run(ctx: WriterContext, cmd: DocumentCommand) -> dict[str, Any]:
+    """Staging without Fortnox: record what would be sent, send nothing (ShopSettings.dry_run)."""
+    rows = cmd.document.get(DOCUMENT_RESOURCES[cmd.kind][3]) or []
+    plan: dict[str, Any] = {
+        "kind": cmd.kind, "rows": len(rows), "customer": cmd.customer.match.model_dump(exclude_none=True),
+        "convert_to_invoice": cmd.convert_to_invoice, "payment": cmd.payment is not None, "cancel": cmd.cancel,
+        "credits": [c.refund_id for c in cmd.credits], "warnings": cmd.warnings,
+        "expected_total": str(cmd.expected.total) if cmd.expected else None,
+    }
+    await ctx.bookings.audit(ctx.tenant.id, "order", str(cmd.woo_order_id), "dry-run", plan)
+    log.info("dry_run", order=cmd.woo_order_id, **plan)
+    return {"outcome": "dry-run", "number": None}
 
 
 async def _converge(ctx: WriterContext, cmd: DocumentCommand, claim: Claim) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from libs.common.store.tenants import Tenant, TenantStore
 from services.fortnox_writer.articles import apply_article
 from services.fortnox_writer.context import WriterContext
 from services.fortnox_writer.customers import ensure_customer
-from services.fortnox_writer.documents import apply_document
+from services.fortnox_writer.documents import apply_document, dry_run
 from services.fortnox_writer.ledger import Ledger
 
 __all__ = ["WriterHandlers"]
@@ -69,8 +69,10 @@ class WriterHandlers:
         if kind == "document":
             cmd = DocumentCommand.from_body(envelope.body)
             _same_tenant(envelope, cmd.tenant)
-            result = await apply_document(ctx, cmd)
+            result = await (dry_run(ctx, cmd) if ctx.shop.dry_run else apply_document(ctx, cmd))
             await self._publish_result(envelope, cmd, result)
+        elif ctx.shop.dry_run:
+            result = {"outcome": "dry-run", "skipped": envelope.type}
         elif kind == "article":
             article = ArticleCommand.from_body(envelope.body)
             _same_tenant(envelope, article.tenant)

@@ -114,3 +114,22 @@ async def test_dead_refresh_token_marks_tenant_for_reconnection(settings: Common
         await fresh.handle(envelope)
     again = (await http.get(f"{SANDBOX}/_sandbox/journal", params={"path_prefix": "/oauth-v1"})).json()
     assert len(again["entries"]) == len(token_calls["entries"]) == 1
+
+
+async def test_dry_run_tenant_sends_nothing_and_records_the_plan(settings: CommonSettings, database: Any,
+                                                                 redis_client: aioredis.Redis,
+                                                                 http: httpx.AsyncClient) -> None:
+    from libs.common.store.bookings import BookingStore
+
+    company = await create_company(http, SANDBOX)
+    await add_tenant(database, settings, redis_client, http, SANDBOX, "shop-dry", company,
+                     shop_settings={"dry_run": True})
+    await http.delete(f"{SANDBOX}/_sandbox/journal")
+    handlers = writer_handlers(database, settings, redis_client, http)
+    await handlers.handle(Envelope.new(tenant="shop-dry", type="fortnox.command.document",
+                                       body=order_command("shop-dry", 5).to_body()))
+    journal = (await http.get(f"{SANDBOX}/_sandbox/journal", params={"path_prefix": "/3/"})).json()["entries"]
+    assert journal == []
+    trail = await BookingStore(database).trail("shop-dry", "order", "5")
+    assert [t["action"] for t in trail] == ["dry-run"]
+    assert trail[0]["detail"]["rows"] == 1 and trail[0]["detail"]["customer"] == {"email": "anna@example.se"}

@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-__all__ = ["configure_logging", "get_logger", "redact"]
+__all__ = ["configure_logging", "get_logger", "processors", "redact"]
 
 _SECRET_KEYS = re.compile(
     r"(secret|password|passwd|token|authorization|api[_-]?key|consumer[_-]?key|signature|refresh|code_verifier)",
@@ -53,18 +53,23 @@ def _redact_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> 
     return redact(event_dict)
 
 
+def processors(json: bool = True) -> list[Any]:
+    """The processor chain every service logs through; redaction runs right before rendering."""
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _redact_processor,
+        renderer,
+    ]
+
+
 def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper(), force=True)
-    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            _redact_processor,
-            renderer,
-        ],
+        processors=processors(json),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,

@@ -96,7 +96,7 @@ class Outcome:
             outcome = await self.retry(message, TransientError(f"unexpected {type(exc).__name__}: {exc}"))
         finally:
             structlog.contextvars.unbind_contextvars("message_id", "tenant", "correlation_id", "type")
-        metrics.MESSAGES_CONSUMED.labels(self.group.name, mtype, outcome).inc()
+        metrics.MESSAGES_CONSUMED.labels(self.group.name, mtype, tenant, outcome).inc()
         metrics.PROCESSING_SECONDS.labels(self.group.name, mtype).observe(time.perf_counter() - started)
 
     async def retry(self, message: AbstractIncomingMessage, exc: WoonoxError) -> str:
@@ -160,5 +160,6 @@ class Outcome:
             message_type=message.type,
             timestamp=message.timestamp,
         )
-        metrics.DEAD_LETTERED.labels(self.group.name, message.type or "unknown", code or kind).inc()
+        tenant = str((message.headers or {}).get("x-tenant", ""))
+        metrics.DEAD_LETTERED.labels(self.group.name, message.type or "unknown", tenant, code or kind).inc()
         log.error("dead_lettered", reason=reason, code=code, kind=kind)

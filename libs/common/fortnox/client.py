@@ -71,9 +71,9 @@ class FortnoxClient:
                     timeout=self._timeout,
                 )
             except httpx.HTTPError as exc:
-                metrics.FORTNOX_REQUESTS.labels("transport-error").inc()
+                metrics.FORTNOX_REQUESTS.labels(self.tenant.id, "transport-error").inc()
                 raise FortnoxTransient(f"Fortnox {what}: no answer ({type(exc).__name__}: {exc})") from exc
-            metrics.FORTNOX_REQUESTS.labels(str(response.status_code)).inc()
+            metrics.FORTNOX_REQUESTS.labels(self.tenant.id, str(response.status_code)).inc()
             if response.status_code < 300:
                 return dict(jsonmoney.loads(response.content)) if response.content else {}
             error = from_response(response.status_code, response.content, what)

@@ -17,6 +17,7 @@ from libs.common.commands import CustomerCommand, CustomerMatch, DocumentCommand
 from libs.common.crypto import SecretBox
 from libs.common.fortnox.ratelimit import RateLimiter
 from libs.common.fortnox.tokens import TokenManager
+from libs.common.publisher import Publisher
 from libs.common.settings import CommonSettings
 from libs.common.store.bookings import BookingStore
 from libs.common.store.tenants import TenantNew, TenantStore
@@ -63,13 +64,13 @@ async def add_tenant(sessions: async_sessionmaker[AsyncSession], settings: Commo
 
 
 def writer_handlers(sessions: async_sessionmaker[AsyncSession], settings: CommonSettings, redis: aioredis.Redis,
-                    http: httpx.AsyncClient) -> WriterHandlers:
+                    http: httpx.AsyncClient, results: Publisher | None = None) -> WriterHandlers:
     box = SecretBox(settings.secret_keys.get_secret_value())
     return WriterHandlers(
         tenants=TenantStore(sessions, box), bookings=BookingStore(sessions),
         tokens=TokenManager(sessions, redis, box, http, settings.redis_prefix),
         limiter=RateLimiter(redis, settings.redis_prefix), ledger=Ledger(redis, settings.redis_prefix),
-        http=http, http_timeout=10.0,
+        http=http, http_timeout=10.0, results=results,
     )
 
 

@@ -182,9 +182,13 @@ class DocumentResult(_Command):
     payment: str | None = None
     credits: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    reason: str | None = Field(None, description="why it failed (outcome 'failed')")
 
     def note(self) -> str:
         names = {"order": "order", "invoice": "faktura", "offer": "offert"}
+        if self.outcome == "failed":
+            return (f"woonox kunde inte bokföra ordern i Fortnox: {self.reason}. Den ligger kvar hos woonox "
+                    "och bokförs när orsaken är åtgärdad (woonox dlq replay).")
         if self.outcome == "dry-run":
             return f"Torrkörning: woonox skulle ha bokfört ordern i Fortnox som {names[self.kind]} (inget skickat)."
         verb = {"created": "Bokförd i Fortnox som", "updated": "Uppdaterad i Fortnox:",

@@ -69,7 +69,12 @@ class WriterHandlers:
         if kind == "document":
             cmd = DocumentCommand.from_body(envelope.body)
             _same_tenant(envelope, cmd.tenant)
-            result = await (dry_run(ctx, cmd) if ctx.shop.dry_run else apply_document(ctx, cmd))
+            try:
+                result = await (dry_run(ctx, cmd) if ctx.shop.dry_run else apply_document(ctx, cmd))
+            except PermanentError as exc:
+                # Dead-lettered next: the shop owner learns why from the order itself.
+                await self._publish_result(envelope, cmd, {"outcome": "failed", "reason": exc.reason})
+                raise
             await self._publish_result(envelope, cmd, result)
         elif ctx.shop.dry_run:
             result = {"outcome": "dry-run", "skipped": envelope.type}
@@ -85,7 +90,6 @@ class WriterHandlers:
             raise PermanentError(f"the writer does not know message type {envelope.type}", code="unknown-type")
         log.info("command_applied", requests=ctx.client.requests, **result)
 
-
     async def _publish_result(self, envelope: Envelope, cmd: DocumentCommand, result: dict[str, Any]) -> None:
         """Tell the shop what happened (the woo-writer turns this into an order note)."""
         if self._results is None or result.get("outcome") in ("stale", "duplicate"):
@@ -93,7 +97,8 @@ class WriterHandlers:
         body = DocumentResult(tenant=cmd.tenant, woo_order_id=cmd.woo_order_id, kind=cmd.kind,
                               outcome=str(result["outcome"]), number=str(result.get("number") or ""),
                               invoice=result.get("invoice"), payment=result.get("payment"),
-                              credits=list(result.get("credits") or []), warnings=cmd.warnings)
+                              credits=list(result.get("credits") or []), warnings=cmd.warnings,
+                              reason=result.get("reason"))
         await self._results.publish(Envelope.new(
             tenant=cmd.tenant, type=RESULT_DOCUMENT, body=body.to_body(), correlation_id=envelope.correlation_id,
             id=deterministic_id(cmd.tenant, "result", cmd.woo_order_id, body.model_dump_json())))

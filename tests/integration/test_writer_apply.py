@@ -133,3 +133,26 @@ async def test_dry_run_tenant_sends_nothing_and_records_the_plan(settings: Commo
     trail = await BookingStore(database).trail("shop-dry", "order", "5")
     assert [t["action"] for t in trail] == ["dry-run"]
     assert trail[0]["detail"]["rows"] == 1 and trail[0]["detail"]["customer"] == {"email": "anna@example.se"}
+
+
+async def test_a_refused_order_tells_the_shop_why(settings: CommonSettings, database: Any,
+                                                  redis_client: aioredis.Redis, http: httpx.AsyncClient,
+                                                  topology: Any) -> None:
+    from libs.common.commands import DocumentResult
+    from libs.common.publisher import Publisher
+    from libs.common.topology import RESULTS
+    from tests.integration.broker_helpers import drain
+
+    company = await create_company(http, SANDBOX)
+    await add_tenant(database, settings, redis_client, http, SANDBOX, "shop-n", company)
+    publisher = Publisher(settings.rabbitmq_url, topology)
+    await publisher.connect()
+    handlers = writer_handlers(database, settings, redis_client, http, results=publisher)
+    with pytest.raises(PermanentError):
+        await handlers.handle(Envelope.new(tenant="shop-n", type="fortnox.command.document",
+                                           body=order_command("shop-n", 9, account=3999).to_body()))
+    await publisher.close()
+    [message] = await drain(settings.rabbitmq_url, topology.queue(RESULTS), expect=1)
+    result = DocumentResult.from_body(message.body)
+    assert result.outcome == "failed" and result.woo_order_id == 9
+    assert "kunde inte bokföra" in result.note() and "2001304" in result.note()

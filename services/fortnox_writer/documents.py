@@ -17,7 +17,7 @@ the booking map of PostgreSQL, so a crash anywhere repeats nothing that Fortnox 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -188,6 +188,4 @@ async def _record(ctx: WriterContext, cmd: DocumentCommand, number: str, digest:
 
 
 def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -6,7 +6,7 @@ Both servers run as uvicorn processes (one worker each, as deployed); the load g
 keep-alive HTTP/1.1 client on raw sockets so that the client's own cost stays low. Every request is a
 distinct order snapshot, so none is answered as a duplicate.
 
-    .venv/bin/python bench/ingest_webhooks.py [--seconds 8] [--connections 32]
+    .venv/bin/python -m bench.ingest_webhooks [--seconds 6] [--connections 32]
 
 Needs RabbitMQ, Redis and PostgreSQL (RABBITMQ_URL / REDIS_URL / DATABASE_URL or local defaults).
 Uses its own prefix/schema and removes them afterwards. Prints figures; never passes or fails on time.
@@ -32,6 +32,7 @@ import aio_pika
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
+from bench.report import record
 from libs.common.crypto import SecretBox, generate_key
 from libs.common.store.db import drop_schema, make_engine, make_sessionmaker
 from libs.common.store.migrate import upgrade
@@ -158,10 +159,10 @@ async def main() -> None:
         TenantNew(id="bench", shop_url="https://bench.example", webhook_secret=SecretStr(SECRET.decode())))
     await engine.dispose()
     await topology.declare_on(rabbitmq_url)
-    rows = []
+    rows: list[tuple[str, float, float, float, dict[int, int]]] = []
     try:
         ingest = "from services.ingest.app import main; main()"
-        servers = (("bare endpoint (202, no work)", BARE, {}),
+        servers: tuple[tuple[str, str, dict[str, str]], ...] = (("bare endpoint (202, no work)", BARE, {}),
                    ("ingest: HMAC + dedup + confirmed publish", ingest, {}),
                    ("ingest without edge dedup (no Redis)", ingest, {"WOONOX_EDGE_DEDUP": "false"}))
         for name, code, extra in servers:
@@ -195,6 +196,9 @@ async def main() -> None:
         print(f"| {name:<42} | {rate:>7.0f} | {p50:>7.1f} | {p99:>7.1f} | {statuses}")
     print(f"\ningest / bare = {rows[1][1] / rows[0][1]:.2f} of the bare endpoint's rate "
           f"(goal: >= 2,000/s and p99 <= 50 ms on this machine); load average now {os.getloadavg()[0]:.1f}")
+    for name, rate, p50, p99, statuses in rows:
+        record("ingest_webhooks", {"endpoint": name, "rate": rate, "p50_ms": p50, "p99_ms": p99,
+                                   "ratio": rate / rows[0][1], "statuses": statuses})
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from datetime import datetime
 from rich.console import Console
 from rich.table import Table
 
+from bench.report import record
 from bench.world import bench_world, parse_at, until
 from tests.e2e.writer_stack import WriterWorld, max_in_window
 from tests.writer_harness import order_command
@@ -78,7 +79,8 @@ def main() -> None:
         table.add_row(str(r["writers"]), str(r["orders"]), f"{r['rate']:.2f}", f"{r['share']:.1%}",
                       str(r["max_5s"]), str(r["429s"]), f"{r['req_per_order']:.2f}", f"{r['idle_latency']:.2f}",
                       f"{r['drain']:.1f}", f"{r['drain'] / r['theory']:.2f}")
-    Console().print(table)
+        record("writer_throughput", r)
+    Console(width=200).print(table)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,8 @@ def processors(json: bool = True) -> list[Any]:
 
 def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper(), force=True)
+    # httpx logs every request URL at INFO: Fortnox searches carry customers' e-mail addresses.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     structlog.configure(
         processors=processors(json),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

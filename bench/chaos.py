@@ -150,7 +150,8 @@ async def _check(world: ChaosWorld, chaos: Chaos, log_dir: Path) -> ChaosReport:
     tokens, generations = await world.token_secrets()
     journal = await world.journal()
     checks += journal_checks(journal, {t: c.database_number for t, c in world.companies.items()},
-                             {t: c.client_id for t, c in world.companies.items()}, chaos.expiries, generations)
+                             {t: c.client_id for t, c in world.companies.items()}, chaos.expiries, generations,
+                             chaos.timeline)
     secrets = {
         "webhook secrets": [s.webhook_secret for s in world.shops.values()],
         "woo consumer secrets": [s.shop.consumer_secret for s in world.shops.values()],

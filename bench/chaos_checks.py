@@ -145,15 +145,41 @@ def dead_letter_check(letters: list[DeadLetter]) -> Check:
                  + (f"; {', '.join(f'{c}×{k}' for k, c in reasons)}" if reasons else ""))
 
 
+def _after(moment: datetime, timeline: list[tuple[datetime, str]]) -> str:
+    """The chaos event last begun before `moment` ("Redis loss +1.2 s"), to explain a figure."""
+    before = [(t, name) for t, name in timeline if t <= moment]
+    if not before:
+        return "before any chaos"
+    t, name = before[-1]
+    return f"{name} +{(moment - t).total_seconds():.1f} s"
+
+
+def _worst_window(times: list[datetime], window: float = 5.0) -> tuple[int, datetime | None]:
+    ts = sorted(times)
+    best, at, j = 0, None, 0
+    for i, t in enumerate(ts):
+        while (t - ts[j]).total_seconds() >= window:
+            j += 1
+        if i - j + 1 > best:
+            best, at = i - j + 1, ts[j]
+    return best, at
+
+
 def journal_checks(journal: list[dict[str, Any]], numbers: dict[str, int], clients: dict[str, str],
-                   expiries: dict[str, int], generations: dict[str, int]) -> list[Check]:
+                   expiries: dict[str, int], generations: dict[str, int],
+                   timeline: list[tuple[datetime, str]]) -> list[Check]:
     ours_429 = [e for e in journal if e["status"] == 429 and not e.get("fault")]
+    when_429 = Counter(_after(datetime.fromisoformat(str(e["at"])), timeline) for e in ours_429)
     injected = sum(1 for e in journal if e.get("fault"))
     worst: dict[str, int] = {}
+    worst_at: dict[str, str] = {}
     for tenant, number in numbers.items():
         times = [datetime.fromisoformat(str(e["at"])) for e in journal
                  if e.get("database_number") == number and str(e["path"]).startswith("/3/")]
         worst[tenant] = max_in_window(times) if times else 0
+        count, at = _worst_window(times)
+        if count > RATE_LIMIT and at is not None:
+            worst_at[tenant] = _after(at, timeline)
     calls = sum(1 for e in journal if str(e["path"]).startswith("/3/"))
     refreshes = {t: sum(1 for e in journal if e["path"] == "/oauth-v1/token" and e.get("client_id") == c
                         and e["status"] == 200) for t, c in clients.items()}
@@ -161,9 +187,11 @@ def journal_checks(journal: list[dict[str, Any]], numbers: dict[str, int], clien
     rotations_ok = all(refreshes[t] == expiries.get(t, 0) == generations.get(t, 1) - 1 for t in clients)
     return [
         Check("0 × 429 caused by woonox", not ours_429,
-              f"{calls} Fortnox calls, {len(ours_429)} × 429 not injected, {injected} answers shaped by faults"),
+              f"{calls} Fortnox calls, {len(ours_429)} × 429 not injected, {injected} answers shaped by faults"
+              + (f" (429s at: {', '.join(f'{k} ×{v}' for k, v in when_429.items())})" if ours_429 else "")),
         Check(f"max requests in any 5-s window ≤ {RATE_LIMIT} per tenant", max(worst.values(), default=0) <= RATE_LIMIT,
-              ", ".join(f"{t} {w}" for t, w in worst.items())),
+              ", ".join(f"{t} {w}" + (f" (window from {worst_at[t]})" if t in worst_at else "")
+                        for t, w in worst.items())),
         Check("exactly one refresh per token rotation", rotations_ok,
               ", ".join(f"{t}: {expiries.get(t, 0)} expiries, {refreshes[t]} refreshes, "
                         f"{generations.get(t, 1) - 1} pairs committed" for t in clients)

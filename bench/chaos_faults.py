@@ -15,6 +15,7 @@ import random
 import subprocess
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.chaos_world import ChaosWorld
@@ -58,6 +59,7 @@ class Chaos:
         self.rules: dict[str, list[dict[str, Any]]] = {}
         self.done: Counter[str] = Counter()
         self.expiries: Counter[str] = Counter()
+        self.timeline: list[tuple[datetime, str]] = []  # when each event began (UTC)
         self._rabbit_down = False
 
     async def _faults(self, name: str, rules: list[dict[str, Any]] | None) -> None:
@@ -147,6 +149,7 @@ class Chaos:
             for fraction, name, action in self.plan(writers):
                 at = start + span * (r + fraction + self.rng.uniform(-0.03, 0.03))
                 await asyncio.sleep(max(0.0, at - loop.time()))
+                self.timeline.append((datetime.now(UTC), name))
                 await action()
                 self.done[name] += 1
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from bench.chaos_checks import Check, dead_letter_check, documents_checks, expected_of, journal_checks, secrets_check
+from bench.chaos_checks import Check, dead_letter_checks, documents_checks, expected_of, journal_checks, secrets_check
 from bench.chaos_faults import Chaos, work_queue_depth
 from bench.chaos_world import ChaosWorld, chaos_world
 from bench.loadgen import ShopLoad, serve_shops
@@ -146,9 +147,12 @@ async def _check(world: ChaosWorld, chaos: Chaos, log_dir: Path) -> ChaosReport:
     states = {t: (expected_of(load), await world.state(t)) for t, load in world.shops.items()}
     checks = documents_checks(states)
     async with DeadLetters(world.settings.rabbitmq_url, world.topology) as dlq:
-        checks.append(dead_letter_check(await dlq.list()))
+        checks += dead_letter_checks(await dlq.list())
     tokens, generations = await world.token_secrets()
     journal = await world.journal()
+    # Kept for the post-mortem: what Fortnox was asked, and when each fault began.
+    (log_dir / "journal.json").write_text(json.dumps(journal))
+    (log_dir / "timeline.txt").write_text("".join(f"{t.isoformat()} {name}\n" for t, name in chaos.timeline))
     checks += journal_checks(journal, {t: c.database_number for t, c in world.companies.items()},
                              {t: c.client_id for t, c in world.companies.items()}, chaos.expiries, generations,
                              chaos.timeline)

@@ -17,7 +17,8 @@ from libs.common.dead_letters import DeadLetter
 from services.fortnox_sandbox.arithmetic import Line, compute
 from tests.e2e.writer_stack import max_in_window
 
-__all__ = ["Check", "Expected", "documents_checks", "expected_of", "journal_checks", "secrets_check"]
+__all__ = ["Check", "Expected", "dead_letter_checks", "documents_checks", "expected_of", "journal_checks",
+           "secrets_check"]
 
 BOOKED = {"processing", "on-hold", "completed"}  # the default create triggers (docs/mapping.md)
 RATE_LIMIT = 25  # requests per 5 s per tenant (../shared/fortnox/FACTS.md)
@@ -137,12 +138,19 @@ def documents_checks(tenants: dict[str, tuple[Expected, dict[str, list[dict[str,
     ]
 
 
-def dead_letter_check(letters: list[DeadLetter]) -> Check:
+def dead_letter_checks(letters: list[DeadLetter]) -> list[Check]:
+    """Every dead letter must carry its reason; and since the load generator makes only valid
+    orders, products and customers, none of them should be dead-lettered at all."""
     unexplained = [d for d in letters if not d.reason.strip()]
     reasons = Counter(f"{d.code or d.kind}" for d in letters).most_common(4)
-    return Check("every dead letter explained", not unexplained,
-                 f"{len(letters)} dead letters, {len(unexplained)} without a reason"
-                 + (f"; {', '.join(f'{c}×{k}' for k, c in reasons)}" if reasons else ""))
+    detail = "; ".join(f"{n}× {d.code}: {d.reason[:120]}" for d, n in
+                       ((next(x for x in letters if (x.code or x.kind) == code), n) for code, n in reasons))
+    return [
+        Check("every dead letter explained", not unexplained,
+              f"{len(letters)} dead letters, {len(unexplained)} without a reason"),
+        Check("no valid order, product or customer dead-lettered", not letters,
+              f"{len(letters)} dead letters" + (f": {detail}" if detail else "")),
+    ]
 
 
 def _after(moment: datetime, timeline: list[tuple[datetime, str]]) -> str:

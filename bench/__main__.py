@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench.summary import print_summary
+from libs.common.settings import CommonSettings
 
 BENCHES = [
     ["bench.ingest_webhooks"],
@@ -24,6 +27,27 @@ BENCHES = [
     ["bench.fairness", "--backlog", "10000", "--idle-orders", "5", "--writers", "2"],
     ["bench.tenant_scaling", "--shops", "1", "10", "100", "--orders-per-shop", "100", "50", "20"],
 ]
+
+
+def wait_for_servers(timeout: float = 180.0) -> None:
+    """Other engineers' chaos runs stop RabbitMQ or Redis for a while: start a benchmark only when
+    RabbitMQ, Redis and PostgreSQL accept connections again, and say so when we had to wait."""
+    settings = CommonSettings()
+    addresses = [(u.hostname or "127.0.0.1", u.port or default) for u, default in (
+        (urlsplit(settings.rabbitmq_url), 5672), (urlsplit(settings.redis_url), 6379),
+        (urlsplit(settings.database_url), 5432))]
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            for address in addresses:
+                socket.create_connection(address, timeout=2).close()
+        except OSError:
+            time.sleep(1)  # polling a server that is down, bounded by the timeout
+            continue
+        if time.monotonic() - started > 1:
+            print(f"(waited {time.monotonic() - started:.0f} s for RabbitMQ/Redis/PostgreSQL to come back)")
+        return
+    print(f"(RabbitMQ/Redis/PostgreSQL still unreachable after {timeout:.0f} s; running anyway)")
 
 
 def main() -> int:
@@ -35,6 +59,7 @@ def main() -> int:
           f"Python {platform.python_version()}; load average at start {os.getloadavg()[0]:.1f}", flush=True)
     for bench in BENCHES:
         print(f"\n=== python -m {' '.join(bench)}", flush=True)
+        wait_for_servers()
         bench_started = time.monotonic()
         status |= subprocess.call([sys.executable, "-m", *bench], env=env)
         print(f"({time.monotonic() - bench_started:.0f} s)", flush=True)

@@ -40,7 +40,7 @@ async def run(orders: int, rate: float) -> dict[str, float]:
             seen.update(await p.documents_at(TENANT))
             return len(seen) >= n
 
-        await until(lambda: booked(len(warm_up)), 120, poll=0.5)
+        await until(lambda: booked(len(warm_up)), 120, poll=0.5, stack=p.world.stack)
         # The warm-up spent most of the tenant's 25 requests per 5 s; let that window pass so the
         # measured orders see a shop at low load, not the warm-up's queue at the rate limiter.
         await asyncio.sleep(6)
@@ -49,7 +49,7 @@ async def run(orders: int, rate: float) -> dict[str, float]:
         for n, d in enumerate(deliveries):
             await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
             await post_one(p.ingest_port, d)
-        await until(lambda: booked(len(warm_up) + orders), 120, poll=1.0)
+        await until(lambda: booked(len(warm_up) + orders), 120, poll=1.0, stack=p.world.stack)
         latencies = [seen[d.order_id] - d.sent_at for d in deliveries if d.order_id in seen]
         requests = [e for e in await p.requests(TENANT) if parse_at(e) >= started_wall]
         return {"orders": orders, "rate": rate, "booked": len(latencies),

@@ -36,8 +36,8 @@ async def run(backlog: int, idle_orders: int, writers: int) -> tuple[dict[str, f
         # Warm both shops: customer and articles exist, as in a shop that has been running.
         for tenant in ("busy", "idle"):
             await post_one(p.ingest_port, p.deliveries(tenant, [1], email=f"regular@{tenant}.example")[0])
-        await until(lambda: _booked(p, "busy", 1), 120)
-        await until(lambda: _booked(p, "idle", 1), 120)
+        await until(lambda: _booked(p, "busy", 1), 120, stack=p.world.stack)
+        await until(lambda: _booked(p, "idle", 1), 120, stack=p.world.stack)
         cpu_before = p.cpu()
         mapper_queue = Topology(p.world.settings.broker_prefix).queue(MAPPER)
         deliveries = p.deliveries("busy", range(100, 100 + backlog), email="regular@busy.example")
@@ -47,7 +47,7 @@ async def run(backlog: int, idle_orders: int, writers: int) -> tuple[dict[str, f
         async def mapped() -> bool:
             return (await p.queue_depths([]))[mapper_queue] == 0
 
-        await until(mapped, 600, poll=0.5)
+        await until(mapped, 600, poll=0.5, stack=p.world.stack)
         mapped_in = time.monotonic() - posted
         cpu_after = p.cpu()
         await asyncio.sleep(2)  # a moment for the writer to settle into its rate
@@ -57,7 +57,7 @@ async def run(backlog: int, idle_orders: int, writers: int) -> tuple[dict[str, f
         for n in range(idle_orders):
             d = p.deliveries("idle", [10 + n], email="regular@idle.example")[0]
             await post_one(p.ingest_port, d)
-            await until(lambda want=2 + n: _booked(p, "idle", want), 60, poll=0.05)
+            await until(lambda want=2 + n: _booked(p, "idle", want), 60, poll=0.05, stack=p.world.stack)
             latencies.append((await p.documents_at("idle"))[d.order_id] - d.sent_at)
             await asyncio.sleep(1.0)  # orders of an idle shop arrive apart
         window_end = time.time()
@@ -87,16 +87,21 @@ def main() -> None:
     args = parser.parse_args()
     r, memory = asyncio.run(run(args.backlog, args.idle_orders, args.writers))
     console = Console(width=200)
-    table = Table(title=f"fairness: an idle shop while another's backlog of {r['backlog']:,} waits "
-                        f"(whole pipeline, {r['writers']} writers; goal: idle order <= 2 s)")
-    for col in ("backlog accepted (202)", "ingest rate (/s)", "mapped in (s)", "mapper (orders/s)",
-                "mapper CPU/order (ms)", "ingest CPU/order (ms)", "queued for the writer",
-                "idle orders", "idle p50 (ms)", "idle max (ms)", "busy shop meanwhile (req/s)", "429s"):
+    absorbed = Table(title=f"fairness, 1/2: the busy shop's backlog of {r['backlog']:,} signed webhooks absorbed "
+                           f"(whole pipeline, {r['writers']} writers)")
+    for col in ("accepted (202)", "ingest rate (/s)", "mapped in (s)", "mapper (orders/s)", "mapper CPU/order (ms)",
+                "ingest CPU/order (ms)", "then queued for the writer"):
+        absorbed.add_column(col, justify="right")
+    absorbed.add_row(str(r["accepted"]), f"{r['ingest_rate']:.0f}", f"{r['mapped_in']:.1f}",
+                     f"{r['mapper_rate']:.0f}", f"{r['mapper_cpu_ms']:.2f}", f"{r['ingest_cpu_ms']:.2f}",
+                     str(r["queued"]))
+    console.print(absorbed)
+    table = Table(title="fairness, 2/2: the idle shop's orders meanwhile, webhook -> Fortnox document "
+                        "(goal: <= 2 s)")
+    for col in ("idle orders", "p50 (ms)", "max (ms)", "busy shop meanwhile (req/s)", "429s"):
         table.add_column(col, justify="right")
-    table.add_row(str(r["accepted"]), f"{r['ingest_rate']:.0f}", f"{r['mapped_in']:.1f}", f"{r['mapper_rate']:.0f}",
-                  f"{r['mapper_cpu_ms']:.2f}", f"{r['ingest_cpu_ms']:.2f}", str(r["queued"]), str(args.idle_orders),
-                  f"{r['idle_p50'] * 1000:.0f}", f"{r['idle_max'] * 1000:.0f}", f"{r['busy_rate']:.2f}",
-                  str(r["busy_429"]))
+    table.add_row(str(args.idle_orders), f"{r['idle_p50'] * 1000:.0f}", f"{r['idle_max'] * 1000:.0f}",
+                  f"{r['busy_rate']:.2f}", str(r["busy_429"]))
     console.print(table)
     print(f"Stopped here, on purpose: {r['booked']:,} of the busy shop's {r['backlog'] + 1:,} orders booked; the rest "
           f"would take another {r['left_minutes']:.0f} min at 5 req/s. Drain time vs theory: bench.writer_throughput.")

@@ -40,7 +40,7 @@ async def run(shops: int, per_shop: int, writers: int) -> dict[str, float]:
             await world.tenant(tenant)
         names = world.start_writers(writers)
         await world.publish([order_command(t, 0, email="regular@example.se") for t in tenants])
-        await until(lambda: _booked(world, shops), 300)
+        await until(lambda: _booked(world, shops), 300, stack=world.stack)
         await asyncio.sleep(WINDOW + 0.5)  # the warm-up's requests leave every shop's rate window
         pids = {n: world.stack.processes[n].popen.pid for n in [*names, "sandbox"]}
         cpu_before = {n: cpu_seconds(pid) for n, pid in pids.items()}
@@ -48,7 +48,7 @@ async def run(shops: int, per_shop: int, writers: int) -> dict[str, float]:
         started, started_wall = time.monotonic(), time.time()
         await world.publish([order_command(t, i, email="regular@example.se")
                              for i in range(1, per_shop + 1) for t in tenants])
-        await until(lambda: _booked(world, shops * (per_shop + 1)), 900, poll=0.25)
+        await until(lambda: _booked(world, shops * (per_shop + 1)), 900, poll=0.25, stack=world.stack)
         wall = time.monotonic() - started
         cpu = {n: cpu_seconds(pid) - cpu_before[n] for n, pid in pids.items()}
         machine = (machine_busy_seconds() - machine_before) / wall

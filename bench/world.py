@@ -13,6 +13,7 @@ from pathlib import Path
 import aio_pika
 import redis.asyncio as aioredis
 
+from libs.cli.stack import Stack
 from libs.common.crypto import generate_key
 from libs.common.settings import CommonSettings
 from libs.common.store.db import drop_schema, make_engine, make_sessionmaker
@@ -58,11 +59,17 @@ def parse_at(entry: dict[str, object]) -> float:
     return datetime.fromisoformat(str(entry["at"])).timestamp()
 
 
-async def until(predicate: object, timeout: float, poll: float = 0.2) -> bool:
+async def until(predicate: object, timeout: float, poll: float = 0.2, stack: Stack | None = None) -> bool:
+    """Poll `predicate` until true or `timeout`; with `stack`, stop at once if one of its processes died
+    (on a shared machine something else may kill them; a benchmark should say so, not hang)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
         if await predicate():  # type: ignore[operator]
             return True
+        dead = [f"{n} (exit {p.popen.returncode})" for n, p in (stack.processes.items() if stack else ())
+                if not p.alive()]
+        if dead:
+            raise RuntimeError(f"benchmark aborted: {', '.join(dead)} stopped by something else")
         await asyncio.sleep(poll)
     return False

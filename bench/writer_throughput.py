@@ -34,15 +34,15 @@ async def run(orders: int, writers: int) -> dict[str, float]:
         world.start_writers(writers)
         # Warm the customer mapping so the steady state is what a running shop sees.
         await world.publish([order_command("busy", 0, email="regular@example.se")])
-        await until(lambda: _booked(world, "busy", 1), 60)
+        await until(lambda: _booked(world, "busy", 1), 60, stack=world.stack)
         started, started_wall = time.monotonic(), time.time()
         await world.publish([order_command("busy", i, email="regular@example.se") for i in range(1, orders + 1)])
-        await until(lambda: _booked(world, "busy", orders // 3), 600)
+        await until(lambda: _booked(world, "busy", orders // 3), 600, stack=world.stack)
         idle_sent = time.monotonic()
         await world.publish([order_command("idle", 1, email="someone@example.se")])
-        await until(lambda: _booked(world, "idle", 1), 120, poll=0.05)
+        await until(lambda: _booked(world, "idle", 1), 120, poll=0.05, stack=world.stack)
         idle_latency = time.monotonic() - idle_sent
-        await until(lambda: _booked(world, "busy", orders + 1), 900)
+        await until(lambda: _booked(world, "busy", orders + 1), 900, stack=world.stack)
         drain = time.monotonic() - started
         journal = [e for e in await world.journal(busy.database_number) if str(e["path"]).startswith("/3/")]
         steady = [e for e in journal if parse_at(e) >= started_wall]

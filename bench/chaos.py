@@ -137,6 +137,9 @@ async def run(config: ChaosConfig) -> ChaosReport:
         report.checks.append(Check("queues drained", drained["left in work queues"] == 0,
                                    f"{drained['left in work queues']} messages left after "
                                    f"{drained['drain seconds']} s"))
+        report.checks.append(Check("every killed service came back", not world.restart_failures,
+                                   f"{len(world.restart_failures)} restarts not ready within 90 s"
+                                   + (f": {'; '.join(world.restart_failures)}" if world.restart_failures else "")))
         report.checks.append(Check("no service died unless killed", not world.crashed,
                                    f"{len(world.crashed)} unexpected exits"
                                    + (f": {', '.join(world.crashed)}" if world.crashed else "")))

@@ -98,7 +98,10 @@ class Chaos:
             self.world.crashed.append(f"{name} (exit {proc.popen.returncode})")
         self.world.stack.kill(name)
         await asyncio.sleep(2)
-        await self.world.restart(name)
+        try:
+            await self.world.restart(name)
+        except (TimeoutError, RuntimeError) as exc:  # e.g. the broker stopped answering: noted, the run goes on
+            self.world.restart_failures.append(f"{name}: {str(exc).splitlines()[0]}")
 
     async def kill_writer(self, writers: int) -> None:
         await self._kill(f"writer-{self.rng.randrange(writers)}")

@@ -57,6 +57,7 @@ class ChaosWorld:
     extra: dict[str, dict[str, str]] = field(default_factory=dict)  # process name -> its own env
     scripts: dict[str, str] = field(default_factory=dict)  # process name -> console script
     crashed: list[str] = field(default_factory=list)  # processes found dead that chaos did not kill
+    restart_failures: list[str] = field(default_factory=list)  # killed processes that did not come back
 
     @property
     def sandbox_url(self) -> str:
@@ -161,12 +162,18 @@ async def chaos_world(log_dir: Path, *, seed: int, backfill_seconds: float) -> A
     finally:
         await asyncio.to_thread(world.stack.stop_all)
         await http.aclose()
-        with contextlib.suppress(Exception):  # a broker still restarting must not hide the run's outcome
-            connection = await aio_pika.connect(settings.rabbitmq_url)
-            async with connection:
-                await topology.delete(await connection.channel(), tenants=list(world.companies))
+        try:  # bounded: a broker that stopped answering must not hang the run or hide its outcome
+            await asyncio.wait_for(_delete_topology(settings.rabbitmq_url, topology, list(world.companies)), 120)
+        except Exception as exc:  # reported; the rest of the clean-up still runs
+            print(f"chaos: could not delete the broker topology {prefix}.*: {exc!r}", flush=True)
         async for k in redis.scan_iter(match=f"{prefix}:*"):
             await redis.delete(k)
         await redis.aclose()
         await engine.dispose()
         await drop_schema(settings.database_url, prefix)
+
+
+async def _delete_topology(url: str, topology: Topology, tenants: list[str]) -> None:
+    connection = await aio_pika.connect(url, timeout=30)
+    async with connection:
+        await topology.delete(await connection.channel(), tenants=tenants)

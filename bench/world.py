@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -32,22 +33,28 @@ async def bench_world(tenants: list[str]) -> AsyncIterator[WriterWorld]:
     settings = CommonSettings(**{  # type: ignore[arg-type]
         "rabbitmq_url": base.rabbitmq_url, "redis_url": base.redis_url, "database_url": base.database_url,
         "broker_prefix": prefix, "redis_prefix": prefix, "db_schema": prefix, "secret_keys": env["WOONOX_SECRET_KEYS"]})
-    await upgrade(settings.database_url, prefix)
     topology = Topology(prefix)
-    await topology.declare_on(settings.rabbitmq_url)
     engine = make_engine(settings.database_url, prefix)
     redis = aioredis.from_url(settings.redis_url)
-    world = await make_world(settings, make_sessionmaker(engine), redis, env,
-                             Path(tempfile.mkdtemp(prefix="woonox-bench-")))
+    world: WriterWorld | None = None
+    # SIGTERM (a timeout, a ^C from a wrapper) unwinds through the clean-up below like ^C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        await upgrade(settings.database_url, prefix)
+        await topology.declare_on(settings.rabbitmq_url)
+        world = await make_world(settings, make_sessionmaker(engine), redis, env,
+                                 Path(tempfile.mkdtemp(prefix="woonox-bench-")))
         yield world
     finally:
-        world.stack.stop_all()
-        await world.publisher.close()
-        await world.http.aclose()
-        connection = await aio_pika.connect(settings.rabbitmq_url)
-        async with connection:
-            await topology.delete(await connection.channel(), tenants=tenants)
+        # Leave nothing behind, even when set-up failed half-way (a broker that is down, say).
+        if world is not None:
+            world.stack.stop_all()
+            await world.publisher.close()
+            await world.http.aclose()
+        with contextlib.suppress(Exception):
+            connection = await asyncio.wait_for(aio_pika.connect(settings.rabbitmq_url), 30)
+            async with connection:
+                await topology.delete(await connection.channel(), tenants=tenants)
         async for key in redis.scan_iter(match=f"{prefix}:*"):
             await redis.delete(key)
         await redis.aclose()

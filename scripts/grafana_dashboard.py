@@ -32,6 +32,8 @@ PANELS: list[tuple[str, str, list[tuple[str, str]]]] = [
          "p99 {{group}}")]),
     ("Fortnox requests by status (429 = rate limited)", "reqps", [
         ("sum by (status) (rate(woonox_fortnox_requests_total[5m]))", "{{status}}")]),
+    ("Fortnox requests per tenant (ceiling 5/s)", "reqps", [
+        ("sum by (tenant) (rate(woonox_fortnox_requests_total[1m]))", "{{tenant}}")]),
     ("Rate-limit wait p50 / p99", "s", [
         ("histogram_quantile(0.5, sum by (le) (rate(woonox_rate_limit_wait_seconds_bucket[5m])))", "p50"),
         ("histogram_quantile(0.99, sum by (le) (rate(woonox_rate_limit_wait_seconds_bucket[5m])))", "p99")]),
@@ -40,6 +42,8 @@ PANELS: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("Queue depth (ready messages)", "short", [
         ('sum by (queue) (rabbitmq_queue_messages_ready{queue!~".*\\\\.(dlq|retry\\\\..*)"})', "{{queue}}"),
         ("max by (queue) (woonox_queue_depth)", "{{queue}} (woonox status)")]),
+    ("Shop webhooks found disabled and re-activated", "short", [
+        ("sum (increase(woonox_webhooks_reactivated_total[1h]))", "re-activated")]),
     ("Dead letters waiting", "short", [
         ('sum by (queue) (rabbitmq_queue_messages_ready{queue=~".*\\\\.dlq"})', "{{queue}}")]),
 ]

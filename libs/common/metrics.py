@@ -13,6 +13,7 @@ __all__ = [
     "RATE_LIMIT_WAIT",
     "TOKEN_REFRESHES",
     "WEBHOOKS",
+    "WEBHOOKS_REACTIVATED",
 ]
 
 MESSAGES_CONSUMED = Counter(
@@ -29,6 +30,8 @@ PROCESSING_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 WEBHOOKS = Counter("woonox_webhooks_total", "Webhook deliveries by answer status", ["status"])
+WEBHOOKS_REACTIVATED = Counter("woonox_webhooks_reactivated_total", "Shop webhooks found disabled and re-activated",
+                               ["tenant"])
 FORTNOX_REQUESTS = Counter("woonox_fortnox_requests_total", "Fortnox API calls by tenant and status",
                            ["tenant", "status"])
 RATE_LIMIT_WAIT = Histogram(

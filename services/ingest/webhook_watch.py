@@ -12,15 +12,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from prometheus_client import Counter
 
+from libs.common import metrics
 from libs.common.woo import WooClient
 
-__all__ = ["REACTIVATED", "reactivate_disabled"]
+__all__ = ["reactivate_disabled"]
 
 log = structlog.get_logger("woonox.ingest.webhook_watch")
-REACTIVATED = Counter("woonox_webhooks_reactivated_total", "Shop webhooks found disabled and re-activated",
-                      ["tenant"])
 
 
 def _ours(hook: dict[str, Any], tenant: str) -> bool:
@@ -37,7 +35,7 @@ async def reactivate_disabled(tenant: str, woo: WooClient, report: Report | None
     for hook in await woo.webhooks():
         if hook.get("status") == "disabled" and _ours(hook, tenant):
             await woo.update_webhook(int(hook["id"]), {"status": "active"})
-            REACTIVATED.labels(tenant).inc()
+            metrics.WEBHOOKS_REACTIVATED.labels(tenant).inc()
             log.warning("webhook_reactivated", tenant=tenant, webhook_id=hook["id"], topic=hook.get("topic"),
                         reason="WooCommerce disabled it after consecutive failed deliveries")
             if report is not None:

@@ -150,7 +150,10 @@ async def chaos_world(log_dir: Path, *, seed: int, backfill_seconds: float) -> A
         "broker_prefix": prefix, "redis_prefix": prefix, "db_schema": prefix, "secret_keys": key})
     await upgrade(settings.database_url, prefix)
     topology = Topology(prefix)
-    await topology.declare_on(settings.rabbitmq_url)
+    try:
+        await asyncio.wait_for(topology.declare_on(settings.rabbitmq_url), 60)
+    except TimeoutError as exc:
+        raise RuntimeError(f"RabbitMQ at {settings.rabbitmq_url} does not answer: no chaos run possible") from exc
     engine = make_engine(settings.database_url, prefix)
     redis = aioredis.from_url(settings.redis_url)
     http = httpx.AsyncClient(timeout=60)

@@ -74,7 +74,7 @@ async def test_documents_checks_pass_a_faithful_state_and_catch_each_break(load:
 
     doubled = {**good, "orders": good["orders"] + [good["orders"][1]]}
     lost = {**good, "orders": good["orders"][:2]}
-    off = {**good, "orders": [{**good["orders"][0], "Total": "1.00"}] + good["orders"][1:]}
+    off = {**good, "orders": [{**good["orders"][0], "Total": "1.00"}, *good["orders"][1:]]}
     orphan = {**good, "orders": good["orders"] + [{**good["orders"][0], "ExternalInvoiceReference1": "woonox:x"}]}
     no_credit = {**good, "invoices": good["invoices"][:1]}
     for state, row in ((doubled, 0), (lost, 0), (off, 3), (orphan, 4), (no_credit, 2)):
@@ -92,16 +92,16 @@ def test_journal_checks_catch_our_429s_a_crowded_window_and_a_second_refresh() -
     calm = [call(i, i * 0.25) for i in range(40)]  # 4 per second: 20 in any 5 s
     token = {"id": 99, "at": t0.isoformat(), "database_number": None, "client_id": "c1", "method": "POST",
              "path": "/oauth-v1/token", "status": 200, "fault": None}
-    checks = journal_checks(calm + [token], {"a": 1}, {"a": "c1"}, {"a": 1}, {"a": 2}, [])
+    checks = journal_checks([*calm, token], {"a": 1}, {"a": "c1"}, {"a": 1}, {"a": 2}, [])
     assert [c.ok for c in checks] == [True, True, True], checks
 
-    injected = calm + [call(50, 1.0, 429, "status_429")]
+    injected = [*calm, call(50, 1.0, 429, "status_429")]
     assert journal_checks(injected, {"a": 1}, {"a": "c1"}, {}, {}, [])[0].ok
-    ours = calm + [call(51, 1.0, 429)]
+    ours = [*calm, call(51, 1.0, 429)]
     assert not journal_checks(ours, {"a": 1}, {"a": "c1"}, {}, {}, [(t0, "Redis loss")])[0].ok
     crowded = calm + [call(60 + i, 2.0) for i in range(6)]
     assert not journal_checks(crowded, {"a": 1}, {"a": "c1"}, {}, {}, [])[1].ok
-    twice = calm + [token, {**token, "id": 100}]
+    twice = [*calm, token, {**token, "id": 100}]
     assert not journal_checks(twice, {"a": 1}, {"a": "c1"}, {"a": 1}, {"a": 3}, [])[2].ok
 
 

@@ -38,7 +38,7 @@ def _doc(ref: str, order: dict[str, Any], number: int, rows_key: str = "OrderRow
 
 def _one_qty_orders(load: ShopLoad, n: int) -> list[dict[str, Any]]:
     """Orders of one unit per line, so a row's gross price is the line's gross (exact öre)."""
-    orders = []
+    orders: list[dict[str, Any]] = []
     while len(orders) < n:
         order = load.new_order()
         if all(line["quantity"] == 1 for line in order["line_items"]):

@@ -46,8 +46,13 @@ def _sign(secret: str, body: bytes) -> str:
 
 
 async def _reset(settings: CommonSettings) -> None:
-    await drop_schema(settings.database_url, PREFIX)
+    await _clear(settings)
     await upgrade(settings.database_url, PREFIX)
+
+
+async def _clear(settings: CommonSettings) -> None:
+    """Remove everything the demo made: its schema, queues and Redis keys."""
+    await drop_schema(settings.database_url, PREFIX)
     connection = await aio_pika.connect(settings.rabbitmq_url)
     async with connection:
         await Topology(PREFIX).delete(await connection.channel(), tenants=[TENANT])
@@ -162,3 +167,4 @@ def demo(
         pass
     finally:
         stack.stop_all()
+        asyncio.run(_clear(base))

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from libs.common.commands import ArticleCommand
 from libs.common.errors import TransientError
-from libs.common.fortnox.errors import FortnoxPermanent
+from libs.common.fortnox.errors import CODE_ARTICLE_NUMBER_TAKEN, FortnoxPermanent
 from libs.common.store.bookings import BookingRecord
 from services.fortnox_writer.compare import norm
 from services.fortnox_writer.context import WriterContext
@@ -37,8 +37,16 @@ async def apply_article(ctx: WriterContext, cmd: ArticleCommand) -> dict[str, An
                 raise
             current = None
         if current is None:
-            await ctx.client.create("articles", "Article", cmd.body)
-            outcome = "created"
+            try:
+                await ctx.client.create("articles", "Article", cmd.body)
+                outcome = "created"
+            except FortnoxPermanent as exc:
+                if exc.fortnox_code != CODE_ARTICLE_NUMBER_TAKEN:
+                    raise
+                # Created meanwhile by an order that needed it: converge on the next snapshot.
+                await ctx.client.update("articles", number, "Article",
+                                        {k: v for k, v in cmd.body.items() if k != "ArticleNumber"})
+                outcome = "updated"
         elif any(norm(v) != norm(current.get(k)) for k, v in cmd.body.items()):
             await ctx.client.update("articles", number, "Article", {k: v for k, v in cmd.body.items()
                                                                      if k != "ArticleNumber"})
@@ -91,6 +99,12 @@ async def ensure_row_articles(ctx: WriterContext, rows: list[dict[str, Any]]) ->
         body: dict[str, Any] = {"ArticleNumber": number, "Description": str(row.get("Description") or number)[:200]}
         if row.get("AccountNumber"):
             body["SalesAccount"] = row["AccountNumber"]
-        await ctx.client.create("articles", "Article", body)
+        try:
+            await ctx.client.create("articles", "Article", body)
+        except FortnoxPermanent as exc:
+            # Created meanwhile (the product's own article command, another order): that is fine.
+            if exc.fortnox_code != CODE_ARTICLE_NUMBER_TAKEN:
+                raise
+            continue
         created.append(number)
     return created

@@ -32,7 +32,7 @@ from services.fortnox_writer.compare import differences, norm
 from services.fortnox_writer.context import WriterContext
 from services.fortnox_writer.customers import ensure_customer
 from services.fortnox_writer.ledger import Claim
-from services.fortnox_writer.lifecycle import apply_lifecycle
+from services.fortnox_writer.lifecycle import apply_lifecycle, idempotent_action
 
 __all__ = ["apply_document", "dry_run", "snapshot_hash"]
 
@@ -169,7 +169,8 @@ async def _update(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number
     if claim.done(effect) is None:
         if int(current.get("CreditInvoiceReference") or 0) == 0:
             await ctx.ledger.pending(claim, "credit-full")
-            await ctx.client.action("invoices", number, "credit", "Invoice")
+            await idempotent_action(ctx, "invoices", number, "credit", "Invoice",
+                                    lambda done: int(done.get("CreditInvoiceReference") or 0) > 0)
             await ctx.ledger.done(claim, "credit-full", number)
         await ctx.ledger.pending(claim, effect)
         created = await ctx.client.create(resource, wrapper, desired)

@@ -22,6 +22,7 @@ from services.fortnox_writer.articles import apply_article
 from services.fortnox_writer.context import WriterContext
 from services.fortnox_writer.customers import ensure_customer
 from services.fortnox_writer.documents import apply_document, dry_run
+from services.fortnox_writer.epoch import EpochKeeper
 from services.fortnox_writer.ledger import Ledger
 
 __all__ = ["WriterHandlers"]
@@ -42,6 +43,7 @@ class WriterHandlers:
         self._http = http
         self._timeout = http_timeout
         self._results = results
+        self._epoch = EpochKeeper(bookings.sessions, ledger)
         self._cache: dict[str, tuple[float, Tenant, ShopSettings]] = {}
 
     async def _tenant(self, tenant_id: str) -> tuple[Tenant, ShopSettings]:
@@ -64,7 +66,14 @@ class WriterHandlers:
     async def handle(self, envelope: Envelope) -> None:
         """Apply a `fortnox.command.*` to the tenant's Fortnox company."""
         kind = envelope.type.split(".")[2] if envelope.type.count(".") >= 2 else ""
+        await self._epoch.seed()
         ctx = await self.context(envelope.tenant)
+        try:
+            await self._apply(envelope, kind, ctx)
+        finally:
+            await self._epoch.record()
+
+    async def _apply(self, envelope: Envelope, kind: str, ctx: WriterContext) -> None:
         result: dict[str, Any]
         if kind == "document":
             cmd = DocumentCommand.from_body(envelope.body)

@@ -32,6 +32,16 @@ from libs.common.errors import TransientError
 __all__ = ["Claim", "Ledger"]
 
 _BEGIN = Path(__file__).with_name("ledger.lua").read_text()
+# An effect may start only while its writer still holds the claim: check the owner, renew the
+# lease and mark the effect pending, atomically. A writer whose claim expired (it waited too long,
+# or Redis lost it) must not act: another writer may be applying the same object.
+_PENDING = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[3], 'pending')
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return 1
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -59,7 +69,7 @@ class Claim:
 
 
 class Ledger:
-    def __init__(self, redis: aioredis.Redis, prefix: str, *, lease_ms: int = 45_000,
+    def __init__(self, redis: aioredis.Redis, prefix: str, *, lease_ms: int = 60_000,
                  degraded_ms: int = 15 * 60_000) -> None:
         self._redis = redis
         self._prefix = prefix
@@ -67,7 +77,19 @@ class Ledger:
         self.degraded_ms = degraded_ms
         self._begin = redis.register_script(_BEGIN)
         self._release = redis.register_script(_RELEASE)
+        self._pending = redis.register_script(_PENDING)
         self._epoch = ""
+
+    @property
+    def epoch(self) -> str:
+        """The epoch this writer last saw (to be kept in the store of record)."""
+        return self._epoch
+
+    def know_epoch(self, epoch: str) -> None:
+        """Seed the epoch from the store of record: a writer that starts after Redis lost its data
+        (its epoch key is gone) must still notice the loss."""
+        if not self._epoch:
+            self._epoch = epoch
 
     def _keys(self, tenant: str, obj: str) -> list[str]:
         p = self._prefix
@@ -91,7 +113,17 @@ class Ledger:
         )
 
     async def pending(self, claim: Claim, effect: str) -> None:
-        await self._set(claim, effect, "pending")
+        """Mark `effect` as about to happen, renewing the claim; TransientError if the claim was lost."""
+        keys = self._keys(claim.tenant, claim.obj)
+        try:
+            held = await self._pending(keys=[keys[2], keys[3]],
+                                       args=[claim.owner, self.lease_ms, effect, LEDGER_TTL_S])
+        except RedisError as exc:
+            raise TransientError(f"ledger unavailable (Redis): {exc}", code="redis-unavailable") from exc
+        if not held:
+            raise TransientError(f"the claim on {claim.obj} expired before {effect}: another writer may be on it",
+                                 code="claim-lost", delay=1)
+        claim.effects[effect] = "pending"
 
     async def done(self, claim: Claim, effect: str, value: str) -> None:
         await self._set(claim, effect, f"done:{value}")

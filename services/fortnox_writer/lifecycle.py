@@ -10,15 +10,17 @@ pending mark, or a degraded ledger), Fortnox is asked first:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from libs.common.commands import CreditNote, DocumentCommand
+from libs.common.fortnox.errors import FortnoxPermanent
 from libs.common.store.bookings import BookingRecord
 from services.fortnox_writer.context import WriterContext
 from services.fortnox_writer.ledger import Claim
 
-__all__ = ["apply_lifecycle"]
+__all__ = ["apply_lifecycle", "idempotent_action"]
 
 
 async def apply_lifecycle(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number: str) -> dict[str, Any]:
@@ -35,6 +37,28 @@ async def apply_lifecycle(ctx: WriterContext, cmd: DocumentCommand, claim: Claim
     if invoice and cmd.credits:
         done["credits"] = [await _credit(ctx, cmd, claim, invoice, note) for note in cmd.credits]
     return done
+
+
+async def idempotent_action(ctx: WriterContext, resource: str, number: str, action: str, wrapper: str,
+                            happened: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """An action Fortnox refuses when it has already happened (a repeated createinvoice, bookkeep,
+    credit or cancel answers 400, FACTS.md): on a refusal, read the document, and if the action
+    has happened after all — a previous attempt whose answer was lost — take it as done."""
+    try:
+        return await ctx.client.action(resource, number, action, wrapper)
+    except FortnoxPermanent:
+        current = await ctx.client.get(resource, number, wrapper)
+        if happened(current):
+            return current
+        raise
+
+
+def _cancelled(document: dict[str, Any]) -> bool:
+    return bool(document.get("Cancelled"))
+
+
+def _credited(document: dict[str, Any]) -> bool:
+    return int(document.get("CreditInvoiceReference") or 0) > 0
 
 
 async def _remember(ctx: WriterContext, cmd: DocumentCommand, kind: str, number: str, action: str) -> None:
@@ -57,7 +81,8 @@ async def _convert(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, order
             await _remember(ctx, cmd, "invoice", str(ref), "invoice-recovered")
             return str(ref)
     await ctx.ledger.pending(claim, "invoice")
-    order = await ctx.client.action("orders", order_number, "createinvoice", "Order")
+    order = await idempotent_action(ctx, "orders", order_number, "createinvoice", "Order",
+                                    lambda done: int(done.get("InvoiceReference") or 0) > 0)
     invoice = str(order["InvoiceReference"])
     await ctx.ledger.done(claim, "invoice", invoice)
     await _remember(ctx, cmd, "invoice", invoice, "invoice-created")
@@ -97,7 +122,8 @@ async def _payment(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, invoi
             booked = False
         if not booked:
             await ctx.ledger.pending(claim, "payment-bookkeep")
-            await ctx.client.action("invoicepayments", known, "bookkeep", "InvoicePayment")
+            await idempotent_action(ctx, "invoicepayments", known, "bookkeep", "InvoicePayment",
+                                    lambda done: bool(done.get("Booked")))
         await ctx.ledger.done(claim, "payment-bookkeep", known)
     return known
 
@@ -135,16 +161,16 @@ async def _cancel(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number
             pass
         elif current.get("Booked"):
             await ctx.ledger.pending(claim, "cancel")
-            await ctx.client.action("invoices", invoice, "credit", "Invoice")
+            await idempotent_action(ctx, "invoices", invoice, "credit", "Invoice", _credited)
         else:
             await ctx.ledger.pending(claim, "cancel")
-            await ctx.client.action("invoices", invoice, "cancel", "Invoice")
+            await idempotent_action(ctx, "invoices", invoice, "cancel", "Invoice", _cancelled)
     else:
         resource, wrapper = ("orders", "Order") if cmd.kind == "order" else ("offers", "Offer")
         current = await ctx.client.get(resource, number, wrapper)
         if not current.get("Cancelled"):
             await ctx.ledger.pending(claim, "cancel")
-            await ctx.client.action(resource, number, "cancel", wrapper)
+            await idempotent_action(ctx, resource, number, "cancel", wrapper, _cancelled)
     await ctx.ledger.done(claim, "cancel", number)
     await _remember(ctx, cmd, "cancel", number, "document-cancelled")
     return number

@@ -46,3 +46,36 @@ async def test_lost_redis_data_is_detected(settings: CommonSettings, redis_clien
     assert after.degraded and after.quarantine_ms > 0  # in-flight claims may still be running
     assert after.uncertain("create")  # so the writer looks the document up before creating
     assert (await other.begin("shop", "order:2")).degraded  # every replica sees it
+
+
+async def test_an_expired_claim_cannot_start_an_effect(settings: CommonSettings, redis_client: aioredis.Redis) -> None:
+    import pytest
+
+    from libs.common.errors import TransientError
+
+    slow = Ledger(redis_client, settings.redis_prefix, lease_ms=60_000)
+    claim = await slow.begin("shop", "order:1")
+    await slow.pending(claim, "create")  # holds the claim: renews it
+    await redis_client.delete(f"{settings.redis_prefix}:claim:shop:order:1")  # the lease ran out meanwhile
+    other = await Ledger(redis_client, settings.redis_prefix).begin("shop", "order:1")
+    assert other.acquired
+    with pytest.raises(TransientError) as err:
+        await slow.pending(claim, "credit:7")
+    assert err.value.code == "claim-lost"
+
+
+async def test_a_writer_started_after_the_loss_still_notices_it(settings: CommonSettings, database: object,
+                                                               redis_client: aioredis.Redis) -> None:
+    from services.fortnox_writer.epoch import EpochKeeper
+
+    first = Ledger(redis_client, settings.redis_prefix)
+    keeper = EpochKeeper(database, first)  # type: ignore[arg-type]
+    await keeper.seed()
+    await first.begin("shop", "order:1")
+    await keeper.record()
+    async for key in redis_client.scan_iter(match=f"{settings.redis_prefix}:*"):
+        await redis_client.delete(key)
+    fresh = Ledger(redis_client, settings.redis_prefix)  # a writer (re)started after the loss
+    await EpochKeeper(database, fresh).seed()  # type: ignore[arg-type]
+    claim = await fresh.begin("shop", "order:2")
+    assert claim.degraded and claim.quarantine_ms > 0

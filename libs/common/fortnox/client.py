@@ -57,10 +57,12 @@ class FortnoxClient:
         what = what or f"{method} {path}"
         token: str | None = None
         for attempt in (1, 2):
-            if self._limiter is not None:
-                await self._limiter.acquire(self.tenant.fortnox_client_id, self.tenant.id)
+            # The token first: a refresh can take seconds, and a slot taken before it would reach
+            # Fortnox late, bunched with later ones, and break its window.
             token = (await self._tokens.invalidate(self.tenant, token) if attempt == 2 and token
                      else await self._tokens.access_token(self.tenant))
+            if self._limiter is not None:
+                await self._limiter.acquire(self.tenant.fortnox_client_id, self.tenant.id)
             self.requests += 1
             try:
                 response = await self._http.request(

@@ -20,6 +20,7 @@ from libs.common.errors import PermanentError, TransientError
 
 __all__ = [
     "CODE_ACCOUNT_NOT_FOUND",
+    "CODE_ARTICLE_NUMBER_TAKEN",
     "CODE_NO_LICENCE",
     "CODE_NO_SCOPE",
     "CODE_UNKNOWN_ARTICLE_ROW",
@@ -39,6 +40,7 @@ CODE_NO_API_LICENCE = "2001103"
 CODE_ACCOUNT_NOT_FOUND = "2001304"
 CODE_UNKNOWN_ARTICLE_ROW = "2001302"
 CODE_ARTICLE_NOT_FOUND = "2000513"
+CODE_ARTICLE_NUMBER_TAKEN = "2000013"
 _HINTS = {
     CODE_NO_SCOPE: "the Fortnox connection lacks a scope: reconnect with the scope granted",
     CODE_NO_LICENCE: "the Fortnox company has no active licence for this resource",

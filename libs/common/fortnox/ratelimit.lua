@@ -1,7 +1,18 @@
 -- Sliding-log rate limiter, one log per (Fortnox client, tenant), on the Redis server's clock so
 -- every writer replica agrees. Returns 0 when a slot was taken, else milliseconds to wait.
 -- KEYS[1] log (sorted set of grant times, ms)   KEYS[2] block key (set after a 429)
+-- KEYS[3] limiter epoch   KEYS[4] block of every tenant
 -- ARGV[1] limit   ARGV[2] window ms   ARGV[3] unique member
+-- A missing epoch means Redis lost the logs (or this is the first request ever): what was sent in
+-- the last window is unknown, so nobody sends for one whole window.
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('SET', KEYS[3], '1')
+  redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
+end
+local all = redis.call('PTTL', KEYS[4])
+if all > 0 then
+  return all
+end
 local blocked = redis.call('PTTL', KEYS[2])
 if blocked > 0 then
   return blocked

@@ -7,8 +7,11 @@ no number of replicas can exceed it. Its window is a little longer than Fortnox'
 default): a request granted here reaches Fortnox some milliseconds later, and the margin absorbs
 that transit jitter so Fortnox's own 5-second window never sees a 26th request.
 
-A writer *waits* for its slot (it does not fail). If a 429 happens anyway, `penalize` blocks the
-tenant for a whole window on every replica.
+A writer *waits* for its slot (it does not fail), but never longer than `max_wait`: the writer's
+claim on an order must outlive the wait and the call (services/fortnox_writer/ledger.py), so past it
+the message goes back to the delay queue. If a 429 happens anyway, `penalize` blocks the tenant for
+a whole window on every replica. If Redis loses the logs, nobody sends for one window: what was sent
+just before is unknown (ratelimit.lua).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ _SCRIPT = (Path(__file__).with_name("ratelimit.lua")).read_text()
 
 class RateLimiter:
     def __init__(self, redis: aioredis.Redis, prefix: str, *, limit: int = 25, window: float = 5.2,
-                 max_wait: float = 60.0) -> None:
+                 max_wait: float = 10.0) -> None:
         self._redis = redis
         self._prefix = prefix
         self.limit = limit
@@ -41,7 +44,7 @@ class RateLimiter:
 
     def _keys(self, client_id: str, tenant: str) -> list[str]:
         base = f"{self._prefix}:rl:{client_id}:{tenant}"
-        return [base, base + ":block"]
+        return [base, base + ":block", f"{self._prefix}:rl:epoch", f"{self._prefix}:rl:block-all"]
 
     async def try_acquire(self, client_id: str, tenant: str) -> float:
         """Take a slot if one is free: 0.0, else the seconds until one may be."""

@@ -28,6 +28,7 @@ class BookingRecord(BaseModel):
 
 class BookingStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
         self._sessions = sessions
 
     async def get(self, tenant_id: str, woo_resource: str, woo_id: str, kind: str) -> BookingRecord | None:

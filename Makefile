@@ -35,5 +35,10 @@ demo: install
 bench: install
 	$(PY) -m bench
 
+# The long chaos run (about 15 minutes): kills services, restarts RabbitMQ, loses Redis, injects
+# Fortnox faults, then checks every invariant. The short one runs in `make test`.
+chaos: install
+	$(PY) -m bench.chaos --tenants 5 --orders 2000 --duration 480 --seed 7 --drain-timeout 600 $(CHAOS_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

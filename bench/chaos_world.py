@@ -35,7 +35,7 @@ __all__ = ["ChaosWorld", "chaos_world"]
 
 # Writers give up on a hung Fortnox call after 5 s, so a claim lease of 8 s frees a killed writer's
 # orders quickly (the same as tests/e2e/test_writer_chaos.py).
-WRITER_ENV = {"WOONOX_HTTP_TIMEOUT": "5", "WOONOX_RATE_LIMIT_MAX_WAIT": "2", "WOONOX_CLAIM_LEASE_MS": "8000"}
+WRITER_ENV = {"WOONOX_HTTP_TIMEOUT": "5", "WOONOX_CLAIM_LEASE_MS": "8000"}
 SCRIPTS = {"ingest": "woonox-ingest", "mapper": "woonox-mapper", "poller": "woonox-poller"}
 
 

@@ -9,6 +9,7 @@ even the retry/dead-letter copy could not be published.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,8 @@ class ConsumerService:
             ),
             graceful_timeout=30.0,
             app_id=f"woonox-{self.name}",
+            # FastStream's per-message "Received"/"Processed" lines cost CPU on the hot path: DEBUG only.
+            log_level=logging.DEBUG,
         )
         self._startup: list[Any] = []
         self._shutdown: list[Any] = []

@@ -25,44 +25,49 @@ async def apply_article(ctx: WriterContext, cmd: ArticleCommand) -> dict[str, An
     if not claim.acquired:
         raise TransientError(f"article {number} is being written by another writer", code="article-busy", delay=1)
     try:
-        booking = await ctx.bookings.get(ctx.tenant.id, "product", str(cmd.woo_product_id), "article")
-        if booking and booking.snapshot_modified and cmd.snapshot_modified and \
-                cmd.snapshot_modified < booking.snapshot_modified:
-            return {"outcome": "stale", "article": number}
-        try:
-            current: dict[str, Any] | None = await ctx.client.get("articles", number, "Article")
-        except FortnoxPermanent as exc:
-            # An unknown article answers 404, sometimes 400 (FACTS.md, Statuses).
-            if exc.status not in (400, 404):
-                raise
-            current = None
-        if current is None:
-            try:
-                await ctx.client.create("articles", "Article", cmd.body)
-                outcome = "created"
-            except FortnoxPermanent as exc:
-                if exc.fortnox_code != CODE_ARTICLE_NUMBER_TAKEN:
-                    raise
-                # Created meanwhile by an order that needed it: converge on the next snapshot.
-                await ctx.client.update("articles", number, "Article",
-                                        {k: v for k, v in cmd.body.items() if k != "ArticleNumber"})
-                outcome = "updated"
-        elif any(norm(v) != norm(current.get(k)) for k, v in cmd.body.items()):
-            await ctx.client.update("articles", number, "Article", {k: v for k, v in cmd.body.items()
-                                                                     if k != "ArticleNumber"})
-            outcome = "updated"
-        else:
-            outcome = "unchanged"
-        if cmd.price is not None and cmd.price_list:
-            await _set_price(ctx, cmd, number)
-        await ctx.bookings.record(
-            BookingRecord(tenant_id=ctx.tenant.id, woo_resource="product", woo_id=str(cmd.woo_product_id),
-                          kind="article", fortnox_number=number, snapshot_modified=cmd.snapshot_modified),
-            action=f"article-{outcome}", audit={"article": number},
-        )
-        return {"outcome": outcome, "article": number}
+        async with ctx.ledger.held(claim):
+            return await _apply_article(ctx, cmd, number)
     finally:
         await ctx.ledger.release(claim)
+
+
+async def _apply_article(ctx: WriterContext, cmd: ArticleCommand, number: str) -> dict[str, Any]:
+    booking = await ctx.bookings.get(ctx.tenant.id, "product", str(cmd.woo_product_id), "article")
+    if booking and booking.snapshot_modified and cmd.snapshot_modified and \
+            cmd.snapshot_modified < booking.snapshot_modified:
+        return {"outcome": "stale", "article": number}
+    try:
+        current: dict[str, Any] | None = await ctx.client.get("articles", number, "Article")
+    except FortnoxPermanent as exc:
+        # An unknown article answers 404, sometimes 400 (FACTS.md, Statuses).
+        if exc.status not in (400, 404):
+            raise
+        current = None
+    if current is None:
+        try:
+            await ctx.client.create("articles", "Article", cmd.body)
+            outcome = "created"
+        except FortnoxPermanent as exc:
+            if exc.fortnox_code != CODE_ARTICLE_NUMBER_TAKEN:
+                raise
+            # Created meanwhile by an order that needed it: converge on the next snapshot.
+            await ctx.client.update("articles", number, "Article",
+                                    {k: v for k, v in cmd.body.items() if k != "ArticleNumber"})
+            outcome = "updated"
+    elif any(norm(v) != norm(current.get(k)) for k, v in cmd.body.items()):
+        await ctx.client.update("articles", number, "Article", {k: v for k, v in cmd.body.items()
+                                                                 if k != "ArticleNumber"})
+        outcome = "updated"
+    else:
+        outcome = "unchanged"
+    if cmd.price is not None and cmd.price_list:
+        await _set_price(ctx, cmd, number)
+    await ctx.bookings.record(
+        BookingRecord(tenant_id=ctx.tenant.id, woo_resource="product", woo_id=str(cmd.woo_product_id),
+                      kind="article", fortnox_number=number, snapshot_modified=cmd.snapshot_modified),
+        action=f"article-{outcome}", audit={"article": number},
+    )
+    return {"outcome": outcome, "article": number}
 
 
 async def _set_price(ctx: WriterContext, cmd: ArticleCommand, number: str) -> None:

@@ -61,27 +61,33 @@ async def ensure_customer(ctx: WriterContext, cmd: CustomerCommand, woo_order_id
         return known.fortnox_number
     claim = await _claim(ctx, key)
     try:
-        number = claim.done("create")
-        if number is None and filter_:
-            hits = [c for c in await ctx.client.find_customers(filter_) if _matches(c, filter_)]
-            number = str(hits[0]["CustomerNumber"]) if hits else None
-        elif number is None and claim.uncertain("create"):
-            raise PermanentError(f"customer of order {woo_order_id} may exist twice: no email or org no to match",
-                                 code="customer-ambiguous")
-        if number is None:
-            if not cmd.create_if_missing:
-                raise PermanentError(
-                    f"customer {key.split(':', 1)[1]} does not exist in Fortnox and the shop's customer mode "
-                    "is update-only: create the customer in Fortnox, then replay", code="unknown-customer")
-            await ctx.ledger.pending(claim, "create")
-            created = await ctx.client.create("customers", "Customer", cmd.body)
-            number = str(created["CustomerNumber"])
-            await ctx.ledger.done(claim, "create", number)
-        await ctx.bookings.record(
-            BookingRecord(tenant_id=ctx.tenant.id, woo_resource="customer", woo_id=key, kind="customer",
-                          fortnox_number=number, detail={"woo_customer_id": cmd.match.woo_customer_id}),
-            action="customer-mapped", audit={"customer": number},
-        )
-        return number
+        async with ctx.ledger.held(claim):
+            return await _find_or_create(ctx, cmd, woo_order_id, key, filter_, claim)
     finally:
         await ctx.ledger.release(claim)
+
+
+async def _find_or_create(ctx: WriterContext, cmd: CustomerCommand, woo_order_id: int, key: str,
+                          filter_: dict[str, str], claim: Claim) -> str:
+    number = claim.done("create")
+    if number is None and filter_:
+        hits = [c for c in await ctx.client.find_customers(filter_) if _matches(c, filter_)]
+        number = str(hits[0]["CustomerNumber"]) if hits else None
+    elif number is None and claim.uncertain("create"):
+        raise PermanentError(f"customer of order {woo_order_id} may exist twice: no email or org no to match",
+                             code="customer-ambiguous")
+    if number is None:
+        if not cmd.create_if_missing:
+            raise PermanentError(
+                f"customer {key.split(':', 1)[1]} does not exist in Fortnox and the shop's customer mode "
+                "is update-only: create the customer in Fortnox, then replay", code="unknown-customer")
+        await ctx.ledger.pending(claim, "create")
+        created = await ctx.client.create("customers", "Customer", cmd.body)
+        number = str(created["CustomerNumber"])
+        await ctx.ledger.done(claim, "create", number)
+    await ctx.bookings.record(
+        BookingRecord(tenant_id=ctx.tenant.id, woo_resource="customer", woo_id=key, kind="customer",
+                      fortnox_number=number, detail={"woo_customer_id": cmd.match.woo_customer_id}),
+        action="customer-mapped", audit={"customer": number},
+    )
+    return number

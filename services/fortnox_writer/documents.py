@@ -53,7 +53,8 @@ async def apply_document(ctx: WriterContext, cmd: DocumentCommand) -> dict[str, 
         if claim.quarantine_ms:
             raise TransientError("Redis lost the ledger: waiting for writes in flight to settle",
                                  code="ledger-quarantine", delay=claim.quarantine_ms / 1000)
-        return await _converge(ctx, cmd, claim)
+        async with ctx.ledger.held(claim):
+            return await _converge(ctx, cmd, claim)
     finally:
         await ctx.ledger.release(claim)
 

@@ -19,8 +19,10 @@ window ends and the ledger has been rebuilt by the work done since.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +43,10 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[3], 'pending')
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 return 1
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 """
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -78,6 +84,7 @@ class Ledger:
         self._begin = redis.register_script(_BEGIN)
         self._release = redis.register_script(_RELEASE)
         self._pending = redis.register_script(_PENDING)
+        self._renew = redis.register_script(_RENEW)
         self._epoch = ""
 
     @property
@@ -138,6 +145,28 @@ class Ledger:
         except RedisError as exc:
             raise TransientError(f"ledger unavailable (Redis): {exc}", code="redis-unavailable") from exc
         claim.effects[effect] = value
+
+    @contextlib.asynccontextmanager
+    async def held(self, claim: Claim) -> AsyncIterator[Claim]:
+        """Keep the claim alive while its holder works (waiting for rate-limit slots can take long);
+        a holder that dies stops renewing, and its lease runs out."""
+        async def heartbeat() -> None:
+            key = self._keys(claim.tenant, claim.obj)[2]
+            while True:
+                await asyncio.sleep(self.lease_ms / 3000)  # renew well before the lease ends
+                try:
+                    if not await self._renew(keys=[key], args=[claim.owner, self.lease_ms]):
+                        return  # lost (Redis lost it): the next pending() refuses to act
+                except RedisError:
+                    continue
+
+        task = asyncio.create_task(heartbeat())
+        try:
+            yield claim
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def forget(self, tenant: str, obj: str) -> None:
         """Drop an object's ledger (reconcile, after Fortnox lost the document): the next command

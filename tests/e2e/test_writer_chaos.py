@@ -19,7 +19,7 @@ from tests.e2e.writer_stack import WriterWorld, shuffled_triples, wait_until
 from tests.writer_harness import order_command
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-FAST_RECOVERY = {"WOONOX_HTTP_TIMEOUT": "5", "WOONOX_RATE_LIMIT_MAX_WAIT": "2",
+FAST_RECOVERY = {"WOONOX_HTTP_TIMEOUT": "5",
                  "WOONOX_CLAIM_LEASE_MS": "8000"}
 
 

@@ -45,7 +45,7 @@ async def _add_tenant(sessions: async_sessionmaker[AsyncSession], settings: Comm
 
 
 def _acked_orders() -> float:
-    labels = {"group": "mapper", "type": "woo.order.updated", "outcome": "ok"}
+    labels = {"group": "mapper", "type": "woo.order.updated", "tenant": TENANT, "outcome": "ok"}
     return REGISTRY.get_sample_value("woonox_messages_consumed_total", labels) or 0.0
 
 

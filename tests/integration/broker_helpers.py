@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
+
+from libs.common.topology import ConsumerGroup, Topology
+
+
+@contextlib.asynccontextmanager
+async def tenant_queue(url: str, topology: Topology, group: ConsumerGroup, tenant: str) -> AsyncIterator[str]:
+    """One tenant's queue of a per-tenant group, declared for a test and deleted after it."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        name = await topology.declare_tenant(channel, group, tenant)
+        yield name
+        await channel.queue_delete(name)
 
 
 async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float = 20.0, what: str = "") -> None:

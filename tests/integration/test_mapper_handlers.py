@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
-import aio_pika
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,7 +21,7 @@ from libs.common.store.tenants import TenantNew, TenantStore
 from libs.common.topology import FORTNOX_WRITER, MAPPER, Topology
 from services.mapper.app import build_service
 from services.mapper.settings import MapperSettings
-from tests.integration.broker_helpers import depth, drain, header, wait_for
+from tests.integration.broker_helpers import depth, drain, header, tenant_queue, wait_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TENANT = "shop-a"
@@ -30,12 +29,8 @@ TENANT = "shop-a"
 
 @pytest.fixture
 async def writer_queue(settings: CommonSettings, topology: Topology) -> AsyncIterator[str]:
-    connection = await aio_pika.connect(settings.rabbitmq_url)
-    async with connection:
-        channel = await connection.channel()
-        name = await topology.declare_tenant(channel, FORTNOX_WRITER, TENANT)
+    async with tenant_queue(settings.rabbitmq_url, topology, FORTNOX_WRITER, TENANT) as name:
         yield name
-        await channel.queue_delete(name)
 
 
 async def _add_tenant(sessions: async_sessionmaker[AsyncSession], settings: CommonSettings) -> None:

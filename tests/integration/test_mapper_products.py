@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-import aio_pika
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,19 +19,15 @@ from libs.common.topology import FORTNOX_WRITER, MAPPER, WOO_WRITER, Topology
 from services.mapper.app import build_service
 from services.mapper.settings import MapperSettings
 from tests.conftest import shared_path
-from tests.integration.broker_helpers import drain, header
+from tests.integration.broker_helpers import drain, header, tenant_queue
 
 TENANT = "shop-b"
 
 
 @pytest.fixture
 async def writer_queue(settings: CommonSettings, topology: Topology) -> AsyncIterator[str]:
-    connection = await aio_pika.connect(settings.rabbitmq_url)
-    async with connection:
-        channel = await connection.channel()
-        name = await topology.declare_tenant(channel, FORTNOX_WRITER, TENANT)
+    async with tenant_queue(settings.rabbitmq_url, topology, FORTNOX_WRITER, TENANT) as name:
         yield name
-        await channel.queue_delete(name)
 
 
 async def test_products_customers_and_stock_changes_become_commands(

@@ -66,19 +66,23 @@ class ChaosReport:
 
 
 async def _load(world: ChaosWorld, config: ChaosConfig) -> None:
-    """Make every shop's share of the orders, spread over the duration, flushing once a second."""
-    per_shop = math.ceil(config.orders / config.tenants)
+    """Make every shop's share of the orders (exactly `config.orders` in all), spread over the
+    duration, flushing once a second."""
+    shops = list(world.shops.values())
+    quota = {s.tenant: config.orders // len(shops) + (i < config.orders % len(shops)) for i, s in enumerate(shops)}
     started = time.monotonic()
     while True:
         elapsed = time.monotonic() - started
-        shops = [s for s in world.shops.values() if s.orders_made < per_shop]
-        if not shops or elapsed >= config.duration:
+        busy = [s for s in shops if s.orders_made < quota[s.tenant]]
+        if not busy or elapsed >= config.duration:
             break
         ticks_left = max(1.0, config.duration - elapsed)
-        for load in shops:
-            for _ in range(math.ceil((per_shop - load.orders_made) / 0.7 / ticks_left)):
+        for load in busy:
+            for _ in range(math.ceil((quota[load.tenant] - load.orders_made) / 0.7 / ticks_left)):
+                if load.orders_made >= quota[load.tenant]:
+                    break
                 load.step()
-        await asyncio.gather(*(s.flush() for s in world.shops.values()))
+        await asyncio.gather(*(s.flush() for s in shops))
         await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started - elapsed)))
 
 

@@ -30,7 +30,7 @@ from tests.e2e.writer_stack import WriterWorld, max_in_window
 from tests.writer_harness import order_command
 
 CEILING = 5.0
-WINDOW, BURST = 5.2, 25  # the writer's limiter: 25 per 5.2 s (docs/writer.md)
+WINDOW, BURST = 5.1, 25  # the writer's limiter: 25 per 5.1 s (docs/writer.md)
 
 
 async def run(shops: int, per_shop: int, writers: int) -> dict[str, float]:

@@ -32,7 +32,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMe
 from pydantic import BaseModel, Field
 
 from libs.common.errors import TransientError
-from libs.common.outcome import DEAD_LETTER_HEADERS, H_LAST_ERROR
+from libs.common.outcome import DEAD_LETTER_HEADERS, H_BUSY, H_LAST_ERROR
 from libs.common.publisher import Publisher
 from libs.common.topology import Topology
 
@@ -40,7 +40,7 @@ __all__ = ["DeadLetter", "DeadLetterFilter", "DeadLetters", "ReplayReport", "pla
 
 # Headers dropped on replay: the death record (the message starts afresh, with all its retries)
 # and RabbitMQ's own bookkeeping. Kept: x-tenant, x-schema, x-routing-key, everything else.
-_DROP_ON_REPLAY = {*DEAD_LETTER_HEADERS, H_LAST_ERROR, "x-death", "x-first-death-reason", "x-first-death-queue",
+_DROP_ON_REPLAY = {*DEAD_LETTER_HEADERS, H_LAST_ERROR, H_BUSY, "x-death", "x-first-death-reason", "x-first-death-queue",
                    "x-first-death-exchange", "x-last-death-reason", "x-last-death-queue",
                    "x-last-death-exchange", "x-delivery-count"} - {"x-routing-key"}
 H_REPLAYS = "x-replays"

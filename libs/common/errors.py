@@ -2,6 +2,7 @@
 
     WoonoxError
      ├── TransientError   retry later, through a delay queue (429, 5xx, timeouts, broker or Redis hiccups)
+     │    └── Busy        another worker holds the object now: retry soon, without spending an attempt
      └── PermanentError   dead-letter now, with a reason an operator can read (validation, missing SKU,
                           Fortnox 4xx, unknown schema version)
 
@@ -12,7 +13,7 @@ adapter boundary, so no handler catches a library's exception.
 
 from __future__ import annotations
 
-__all__ = ["PermanentError", "TransientError", "WoonoxError"]
+__all__ = ["Busy", "PermanentError", "TransientError", "WoonoxError"]
 
 
 class WoonoxError(Exception):
@@ -37,6 +38,18 @@ class TransientError(WoonoxError):
     def __init__(self, reason: str, *, code: str | None = None, delay: float | None = None) -> None:
         super().__init__(reason, code=code)
         self.delay = delay
+
+
+class Busy(TransientError):
+    """Another worker is applying the same object right now (its claim or lock is taken).
+
+    Not a failure of this message: several snapshots of one order routinely arrive together, and
+    all but one find the order busy. Counting that as a failed attempt would back them off to the
+    long delays and, under enough contention, dead-letter a valid order. `libs.common.outcome`
+    retries it after `delay` without spending an attempt, bounded by the group's `max_busy`."""
+
+    def __init__(self, reason: str, *, code: str | None = None, delay: float = 5.0) -> None:
+        super().__init__(reason, code=code, delay=delay)
 
 
 class PermanentError(WoonoxError):

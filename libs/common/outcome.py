@@ -7,6 +7,8 @@ Handlers take an `Envelope` and raise to signal failure; `Outcome.run` turns tha
     ValidationError          -> same (bad data never gets better by waiting)
     TransientError / other   -> copy to the next <queue>.retry.<n> delay queue, then ack;
                                 after `max_attempts`, dead-letter with "gave up after N attempts"
+    Busy                     -> the same, after its short delay, without spending an attempt;
+                                after `max_busy` of those, dead-letter with "still busy after N tries"
     publish of that copy fails -> the exception escapes, FastStream nacks with requeue, and the
                                 quorum queue's delivery limit keeps that from looping forever
 
@@ -27,7 +29,7 @@ from pydantic import ValidationError
 
 from libs.common import metrics
 from libs.common.envelope import Envelope
-from libs.common.errors import PermanentError, TransientError, WoonoxError
+from libs.common.errors import Busy, PermanentError, TransientError, WoonoxError
 from libs.common.publisher import Publisher
 from libs.common.topology import RETURN_HEADER, ConsumerGroup
 
@@ -36,6 +38,7 @@ __all__ = ["DEAD_LETTER_HEADERS", "Handler", "Outcome"]
 Handler = Callable[[Envelope], Awaitable[None]]
 
 H_ATTEMPT = "x-attempt"
+H_BUSY = "x-busy"  # retries because another worker held the object (not attempts)
 H_REASON = "x-death-reason"
 H_CODE = "x-death-code"
 H_KIND = "x-death-kind"
@@ -48,9 +51,13 @@ DEAD_LETTER_HEADERS = (H_REASON, H_CODE, H_KIND, H_QUEUE, H_AT, H_ATTEMPT, H_ROU
 log = structlog.get_logger("woonox.outcome")
 
 
-def _attempts(headers: dict[str, Any]) -> int:
-    value = headers.get(H_ATTEMPT, 0)
+def _count(headers: dict[str, Any], name: str) -> int:
+    value = headers.get(name, 0)
     return int(value) if isinstance(value, int | str) and str(value).isdigit() else 0
+
+
+def _attempts(headers: dict[str, Any]) -> int:
+    return _count(headers, H_ATTEMPT)
 
 
 def _clip(text: str, limit: int = 1000) -> str:
@@ -101,14 +108,27 @@ class Outcome:
 
     async def retry(self, message: AbstractIncomingMessage, exc: WoonoxError) -> str:
         headers = dict(message.headers or {})
-        attempt = _attempts(headers) + 1
-        if attempt >= self.group.max_attempts:
-            await self.dead_letter(
-                message, f"gave up after {attempt} attempts: {exc.reason}", exc.code, kind="exhausted",
-                attempts=attempt,
-            )
-            return "dead-lettered"
-        level = min(attempt - 1, len(self.group.retry_delays) - 1)
+        if isinstance(exc, Busy):
+            # Contention, not failure: the attempt count (and so the backoff) stays where it was.
+            attempt = _attempts(headers)
+            busy = _count(headers, H_BUSY) + 1
+            if busy > self.group.max_busy:
+                await self.dead_letter(
+                    message, f"still busy after {busy} tries: {exc.reason}", exc.code, kind="exhausted",
+                    attempts=attempt,
+                )
+                return "dead-lettered"
+            headers[H_BUSY] = busy
+            level = 0
+        else:
+            attempt = _attempts(headers) + 1
+            if attempt >= self.group.max_attempts:
+                await self.dead_letter(
+                    message, f"gave up after {attempt} attempts: {exc.reason}", exc.code, kind="exhausted",
+                    attempts=attempt,
+                )
+                return "dead-lettered"
+            level = min(attempt - 1, len(self.group.retry_delays) - 1)
         delay_hint = getattr(exc, "delay", None)
         if delay_hint:
             # Never retry sooner than the error asked for (e.g. a tenant's token is being refreshed).
@@ -126,7 +146,8 @@ class Outcome:
             message_type=message.type,
             timestamp=message.timestamp,
         )
-        log.warning("retry_scheduled", attempt=attempt, delay=self.group.retry_delays[level], error=str(exc))
+        log.warning("retry_scheduled", attempt=attempt, busy=headers.get(H_BUSY, 0),
+                    delay=self.group.retry_delays[level], error=str(exc))
         return "retried"
 
     async def dead_letter(

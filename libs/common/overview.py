@@ -28,8 +28,8 @@ from libs.common.topology import Topology
 __all__ = ["BookingLine", "Overview", "TenantHealth", "audit_trail", "overview", "rate_limit_use", "store_errors",
            "token_health"]
 
-# The writers' limiter window (services/fortnox_writer/settings.py rate_window: 5.2 s).
-RATE_WINDOW_MS = 5200
+# The writers' limiter window (services/fortnox_writer/settings.py rate_window: 5.1 s).
+RATE_WINDOW_MS = 5100
 # Fortnox access tokens live one hour (../shared/fortnox/FACTS.md); the writer refreshes ahead.
 EXPIRING = timedelta(minutes=5)
 

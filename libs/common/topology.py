@@ -50,6 +50,10 @@ class ConsumerGroup:
     bindings: tuple[str, ...]
     retry_delays: tuple[float, ...] = (1, 5, 30, 120, 600)
     max_attempts: int = 8
+    # Busy retries (another replica holds the object) come every few seconds and spend no attempt;
+    # a claim is held at most ten minutes (services/fortnox_writer/ledger.py), so this many mean
+    # something is wrong and an operator should look.
+    max_busy: int = 300
     single_active_consumer: bool = False
     per_tenant: bool = False
 

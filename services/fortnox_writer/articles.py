@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from libs.common.commands import ArticleCommand
-from libs.common.errors import TransientError
+from libs.common.errors import Busy
 from libs.common.fortnox.errors import CODE_ARTICLE_NUMBER_TAKEN, FortnoxPermanent
 from libs.common.store.bookings import BookingRecord
 from services.fortnox_writer.compare import norm
@@ -23,7 +23,7 @@ async def apply_article(ctx: WriterContext, cmd: ArticleCommand) -> dict[str, An
     number = str(cmd.body["ArticleNumber"])
     claim = await ctx.ledger.begin(ctx.tenant.id, f"article:{number}")
     if not claim.acquired:
-        raise TransientError(f"article {number} is being written by another writer", code="article-busy", delay=1)
+        raise Busy(f"article {number} is being written by another writer", code="article-busy")
     try:
         async with ctx.ledger.held(claim):
             return await _apply_article(ctx, cmd, number)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from libs.common.commands import CustomerCommand
-from libs.common.errors import PermanentError, TransientError
+from libs.common.errors import Busy, PermanentError
 from libs.common.store.bookings import BookingRecord
 from services.fortnox_writer.context import WriterContext
 from services.fortnox_writer.ledger import Claim
@@ -50,7 +50,7 @@ async def _claim(ctx: WriterContext, key: str) -> Claim:
         if claim.acquired:
             return claim
         if asyncio.get_running_loop().time() > deadline:
-            raise TransientError(f"customer {key} is being created by another writer", code="customer-busy", delay=1)
+            raise Busy(f"customer {key} is being created by another writer", code="customer-busy")
         await asyncio.sleep(0.1)  # bounded wait for the other replica's claim
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 
 from libs.common.commands import DocumentCommand
-from libs.common.errors import PermanentError, TransientError
+from libs.common.errors import Busy, PermanentError
 from libs.common.fortnox.client import DOCUMENT_RESOURCES, REFERENCE_FIELD
 from libs.common.fortnox.errors import CODE_UNKNOWN_ARTICLE_ROW, FortnoxPermanent
 from libs.common.store.bookings import BookingRecord
@@ -47,12 +47,11 @@ async def apply_document(ctx: WriterContext, cmd: DocumentCommand) -> dict[str, 
     """Apply one command; returns what was done (for the result event and the audit trail)."""
     claim = await ctx.ledger.begin(ctx.tenant.id, f"order:{cmd.woo_order_id}")
     if not claim.acquired:
-        raise TransientError(f"order {cmd.woo_order_id} is being applied by another writer",
-                             code="order-busy", delay=1)
+        raise Busy(f"order {cmd.woo_order_id} is being applied by another writer", code="order-busy")
     try:
         if claim.quarantine_ms:
-            raise TransientError("Redis lost the ledger: waiting for writes in flight to settle",
-                                 code="ledger-quarantine", delay=claim.quarantine_ms / 1000)
+            raise Busy("Redis lost the ledger: waiting for writes in flight to settle",
+                   code="ledger-quarantine", delay=claim.quarantine_ms / 1000)
         async with ctx.ledger.held(claim):
             return await _converge(ctx, cmd, claim)
     finally:

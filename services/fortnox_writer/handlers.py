@@ -43,7 +43,7 @@ class WriterHandlers:
         self._http = http
         self._timeout = http_timeout
         self._results = results
-        self._epoch = EpochKeeper(bookings.sessions, ledger)
+        self._epoch = EpochKeeper(bookings.sessions, ledger, limiter)
         self._cache: dict[str, tuple[float, Tenant, ShopSettings]] = {}
 
     async def _tenant(self, tenant_id: str) -> tuple[Tenant, ShopSettings]:

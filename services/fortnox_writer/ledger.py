@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis.asyncio as aioredis
+import structlog
 from redis.exceptions import RedisError
 
-from libs.common.errors import TransientError
+from libs.common.errors import Busy, TransientError
 
 __all__ = ["Claim", "Ledger"]
 
@@ -53,6 +55,8 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 LEDGER_TTL_S = 90 * 24 * 3600
+STOP_TIMEOUT_S = 5.0  # the most a finished holder waits for its heartbeat to stop
+log = structlog.get_logger("woonox.writer.ledger")
 
 
 @dataclass
@@ -76,10 +80,11 @@ class Claim:
 
 class Ledger:
     def __init__(self, redis: aioredis.Redis, prefix: str, *, lease_ms: int = 60_000,
-                 degraded_ms: int = 15 * 60_000) -> None:
+                 degraded_ms: int = 15 * 60_000, max_hold_ms: int = 10 * 60_000) -> None:
         self._redis = redis
         self._prefix = prefix
         self.lease_ms = lease_ms
+        self.max_hold_ms = max_hold_ms
         self.degraded_ms = degraded_ms
         self._begin = redis.register_script(_BEGIN)
         self._release = redis.register_script(_RELEASE)
@@ -128,8 +133,8 @@ class Ledger:
         except RedisError as exc:
             raise TransientError(f"ledger unavailable (Redis): {exc}", code="redis-unavailable") from exc
         if not held:
-            raise TransientError(f"the claim on {claim.obj} expired before {effect}: another writer may be on it",
-                                 code="claim-lost", delay=1)
+            raise Busy(f"the claim on {claim.obj} expired before {effect}: another writer may be on it",
+                       code="claim-lost")
         claim.effects[effect] = "pending"
 
     async def done(self, claim: Claim, effect: str, value: str) -> None:
@@ -149,11 +154,22 @@ class Ledger:
     @contextlib.asynccontextmanager
     async def held(self, claim: Claim) -> AsyncIterator[Claim]:
         """Keep the claim alive while its holder works (waiting for rate-limit slots can take long);
-        a holder that dies stops renewing, and its lease runs out."""
+        a holder that dies stops renewing, and its lease runs out. A holder alive but stuck past
+        `max_hold_ms` loses the claim too, so other snapshots of the object are not kept waiting
+        (they retry as busy) by a hung call: its next `pending()` then refuses to act."""
+        stop = asyncio.Event()
+
         async def heartbeat() -> None:
             key = self._keys(claim.tenant, claim.obj)[2]
-            while True:
-                await asyncio.sleep(self.lease_ms / 3000)  # renew well before the lease ends
+            deadline = time.monotonic() + self.max_hold_ms / 1000
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):  # renew well before the lease ends
+                    await asyncio.wait_for(stop.wait(), self.lease_ms / 3000)
+                if stop.is_set():
+                    return
+                if time.monotonic() > deadline:
+                    log.warning("claim_held_too_long", object=claim.obj, held_ms=self.max_hold_ms)
+                    return
                 try:
                     if not await self._renew(keys=[key], args=[claim.owner, self.lease_ms]):
                         return  # lost (Redis lost it): the next pending() refuses to act
@@ -164,9 +180,14 @@ class Ledger:
         try:
             yield claim
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Stopped by the event, not by cancelling: the short chaos run caught heartbeats whose
+            # cancellation was swallowed inside a Redis call (the task stayed "cancelling" and kept
+            # renewing), so a finished holder waited for its heartbeat forever, kept its claim
+            # alive, and every later snapshot of that order stayed busy.
+            stop.set()
+            _, pending = await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
+            for still in pending:  # stuck in a Redis call: leave it to finish or fail on its own
+                still.cancel()
 
     async def forget(self, tenant: str, obj: str) -> None:
         """Drop an object's ledger (reconcile, after Fortnox lost the document): the next command

@@ -13,7 +13,7 @@ class WriterSettings(CommonSettings):
     # Fortnox: 25 requests per 5 s per (client, tenant) (FACTS.md, Rate limit); see ratelimit.py
     # for why the window is a little longer here.
     rate_limit: int = Field(25, ge=1, le=25)
-    rate_window: float = Field(5.2, ge=5.0)
+    rate_window: float = Field(5.1, ge=5.0)
     http_timeout: float = Field(20.0, gt=0)
     # A claim must outlive what happens under it: the rate-limit wait, a token refresh, the call.
     claim_lease_ms: int = Field(60_000, gt=0)

@@ -14,7 +14,7 @@ from libs.common.commands import COMMAND_STOCK, RESULT_DOCUMENT, DocumentResult,
 from libs.common.consumer import ConsumerService
 from libs.common.crypto import SecretBox
 from libs.common.envelope import Envelope
-from libs.common.errors import PermanentError, TransientError
+from libs.common.errors import Busy, PermanentError
 from libs.common.logging import configure_logging
 from libs.common.runner import serve
 from libs.common.store.db import make_engine, make_sessionmaker
@@ -92,7 +92,7 @@ def create_service(settings: WooWriterSettings, *, http: httpx.AsyncClient | Non
         if not await redis.set(seen, "pending", nx=True, ex=NOTE_CLAIM_SECONDS):
             if await redis.get(seen) == b"done":
                 return
-            raise TransientError("the order note is being written by another delivery", code="note-busy", delay=5)
+            raise Busy("the order note is being written by another delivery", code="note-busy")
         try:
             await woo.add_order_note(result.woo_order_id, result.note())
         except BaseException:

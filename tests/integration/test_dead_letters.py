@@ -3,9 +3,11 @@ transient failures go round the delay queues and then succeed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from libs.common.consumer import ConsumerService
 from libs.common.envelope import Envelope
-from libs.common.errors import PermanentError, TransientError
+from libs.common.errors import Busy, PermanentError, TransientError
 from libs.common.settings import CommonSettings
 from libs.common.topology import MAPPER, Topology
 from tests.integration.broker_helpers import drain, header, wait_for
@@ -67,3 +69,30 @@ async def test_transient_error_is_retried_through_delay_queue(settings: CommonSe
         # first delay 1 s, second 5 s
         await wait_for(succeeded, timeout=30, what="three attempts")
     assert len(attempts) == 3
+
+
+async def test_busy_retries_spend_no_attempt_and_are_bounded(settings: CommonSettings, topology: Topology) -> None:
+    """Snapshots of one order that find it busy must not back off to the long delays, nor be
+    dead-lettered as failures (the short chaos run found both); a claim that never frees is."""
+    seen: dict[str, int] = {}
+
+    async def contended(envelope: Envelope) -> None:
+        seen[envelope.id] = seen.get(envelope.id, 0) + 1
+        if envelope.id == "stuck" or seen[envelope.id] <= MAPPER.max_attempts + 2:
+            raise Busy("order 7 is being applied by another writer", code="order-busy", delay=1)
+
+    service = ConsumerService("test", settings)
+    service.consume(replace(MAPPER, max_busy=MAPPER.max_attempts + 4), contended)
+    async with service.running():
+        await service.publisher.publish(Envelope.new(tenant="shop", type="woo.order.updated", payload={}, id="busy"))
+        await service.publisher.publish(Envelope.new(tenant="shop", type="woo.order.updated", payload={}, id="stuck"))
+        dead = await drain(settings.rabbitmq_url, topology.dlq(MAPPER), expect=1, timeout=60)
+
+        async def through() -> bool:
+            return seen.get("busy") == MAPPER.max_attempts + 3
+
+        await wait_for(through, timeout=60, what="the busy message handled after its busy rounds")
+    assert [m.message_id for m in dead] == ["stuck"]
+    assert header(dead[0], "x-death-reason").startswith(f"still busy after {MAPPER.max_attempts + 5} tries")
+    assert header(dead[0], "x-death-code") == "order-busy"
+    assert header(dead[0], "x-attempt") == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from libs.common.fortnox.ratelimit import RateLimiter
 from libs.common.settings import CommonSettings
 from services.fortnox_writer.ledger import Ledger
 
@@ -69,13 +70,76 @@ async def test_a_writer_started_after_the_loss_still_notices_it(settings: Common
     from services.fortnox_writer.epoch import EpochKeeper
 
     first = Ledger(redis_client, settings.redis_prefix)
-    keeper = EpochKeeper(database, first)  # type: ignore[arg-type]
+    limiter = RateLimiter(redis_client, settings.redis_prefix)
+    keeper = EpochKeeper(database, first, limiter)  # type: ignore[arg-type]
     await keeper.seed()
+    # A new deployment (no epoch on record) has sent nothing: its limiter need not wait anything out.
+    assert await limiter.try_acquire("c", "shop", hold=20) == 0
     await first.begin("shop", "order:1")
     await keeper.record()
     async for key in redis_client.scan_iter(match=f"{settings.redis_prefix}:*"):
         await redis_client.delete(key)
     fresh = Ledger(redis_client, settings.redis_prefix)  # a writer (re)started after the loss
-    await EpochKeeper(database, fresh).seed()  # type: ignore[arg-type]
+    await EpochKeeper(database, fresh, limiter).seed()  # type: ignore[arg-type]
     claim = await fresh.begin("shop", "order:2")
     assert claim.degraded and claim.quarantine_ms > 0
+    assert await limiter.try_acquire("c", "shop", hold=20) > limiter.window_ms / 1000  # a loss: one window
+
+
+async def test_a_stuck_holder_loses_its_claim_after_the_max_hold(settings: CommonSettings,
+                                                                 redis_client: aioredis.Redis) -> None:
+    import pytest
+
+    from libs.common.errors import Busy
+    from tests.integration.broker_helpers import wait_for
+
+    stuck = Ledger(redis_client, settings.redis_prefix, lease_ms=600, max_hold_ms=1_500)
+    claim = await stuck.begin("shop", "order:9")
+    async with stuck.held(claim):
+        async def taken_over() -> bool:
+            return (await Ledger(redis_client, settings.redis_prefix).begin("shop", "order:9")).acquired
+
+        # Renewed every 200 ms, so only the max hold (not the lease) can end it.
+        await wait_for(taken_over, timeout=10, what="the claim freed after the max hold")
+        with pytest.raises(Busy) as err:
+            await stuck.pending(claim, "create")
+    assert err.value.code == "claim-lost"
+
+
+async def test_a_heartbeat_that_swallows_its_cancellation_still_stops(settings: CommonSettings,
+                                                                      redis_client: aioredis.Redis) -> None:
+    """The short chaos run found holders waiting forever on a heartbeat whose cancellation a Redis
+    call had swallowed, keeping the order's claim alive; the heartbeat must stop without it."""
+    import asyncio
+
+    from tests.integration.broker_helpers import wait_for
+
+    ledger = Ledger(redis_client, settings.redis_prefix, lease_ms=3000)  # renewed every second
+    renew = ledger._renew
+    renewing = asyncio.Event()
+
+    async def swallowing_renew(**kwargs: object) -> object:
+        renewing.set()
+        try:
+            await asyncio.sleep(0.5)  # a slow Redis round trip, during which the holder finishes
+        except asyncio.CancelledError:
+            pass  # what the chaos run saw: the cancellation never reaches the heartbeat's loop
+        renewing.clear()
+        return await renew(**kwargs)
+
+    ledger._renew = swallowing_renew  # type: ignore[assignment]
+    claim = await ledger.begin("shop", "order:5")
+
+    async def hold_until_renewing() -> None:
+        async with ledger.held(claim):
+            async def in_renewal() -> bool:
+                return renewing.is_set()
+
+            await wait_for(in_renewal, timeout=5, what="the heartbeat inside a renewal")
+
+    holder = asyncio.create_task(hold_until_renewing())
+    await asyncio.wait({holder}, timeout=8)  # else the heartbeat renews the claim for ever
+    assert holder.done(), "the holder is still waiting for its heartbeat"
+    holder.cancel()
+    await ledger.release(claim)
+    assert (await Ledger(redis_client, settings.redis_prefix).begin("shop", "order:5")).acquired

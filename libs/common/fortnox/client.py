@@ -12,6 +12,8 @@ resource names are the plural path segment (`orders`, `invoices`, `offers`, `cus
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 from urllib.parse import quote
 
@@ -61,20 +63,21 @@ class FortnoxClient:
             # Fortnox late, bunched with later ones, and break its window.
             token = (await self._tokens.invalidate(self.tenant, token) if attempt == 2 and token
                      else await self._tokens.access_token(self.tenant))
-            if self._limiter is not None:
-                await self._limiter.acquire(self.tenant.fortnox_client_id, self.tenant.id)
-            self.requests += 1
-            try:
-                response = await self._http.request(
-                    method, f"{self.tenant.fortnox_api_url}{path}", params=params,
-                    content=jsonmoney.dumps(json) if json is not None else None,
-                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json",
-                             "Content-Type": "application/json"},
-                    timeout=self._timeout,
-                )
-            except httpx.HTTPError as exc:
-                metrics.FORTNOX_REQUESTS.labels(self.tenant.id, "transport-error").inc()
-                raise FortnoxTransient(f"Fortnox {what}: no answer ({type(exc).__name__}: {exc})") from exc
+            async with self._slot():
+                self.requests += 1
+                try:
+                    # The whole call within the timeout: the limiter counts it as in flight until then.
+                    async with asyncio.timeout(self._timeout):
+                        response = await self._http.request(
+                            method, f"{self.tenant.fortnox_api_url}{path}", params=params,
+                            content=jsonmoney.dumps(json) if json is not None else None,
+                            headers={"Authorization": f"Bearer {token}", "Accept": "application/json",
+                                     "Content-Type": "application/json"},
+                            timeout=self._timeout,
+                        )
+                except (httpx.HTTPError, TimeoutError) as exc:
+                    metrics.FORTNOX_REQUESTS.labels(self.tenant.id, "transport-error").inc()
+                    raise FortnoxTransient(f"Fortnox {what}: no answer ({type(exc).__name__}: {exc})") from exc
             metrics.FORTNOX_REQUESTS.labels(self.tenant.id, str(response.status_code)).inc()
             if response.status_code < 300:
                 return dict(jsonmoney.loads(response.content)) if response.content else {}
@@ -85,6 +88,11 @@ class FortnoxClient:
                 await self._limiter.penalize(self.tenant.fortnox_client_id, self.tenant.id)
             raise error
         raise AssertionError("unreachable")
+
+    def _slot(self) -> contextlib.AbstractAsyncContextManager[object]:
+        if self._limiter is None:
+            return contextlib.nullcontext()
+        return self._limiter.slot(self.tenant.fortnox_client_id, self.tenant.id, hold=self._timeout)
 
     # -- generic resource access -------------------------------------------------------------
 

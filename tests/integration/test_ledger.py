@@ -111,6 +111,7 @@ async def test_a_heartbeat_that_swallows_its_cancellation_still_stops(settings: 
     """The short chaos run found holders waiting forever on a heartbeat whose cancellation a Redis
     call had swallowed, keeping the order's claim alive; the heartbeat must stop without it."""
     import asyncio
+    import contextlib
 
     from tests.integration.broker_helpers import wait_for
 
@@ -120,10 +121,10 @@ async def test_a_heartbeat_that_swallows_its_cancellation_still_stops(settings: 
 
     async def swallowing_renew(**kwargs: object) -> object:
         renewing.set()
-        try:
-            await asyncio.sleep(0.5)  # a slow Redis round trip, during which the holder finishes
-        except asyncio.CancelledError:
-            pass  # what the chaos run saw: the cancellation never reaches the heartbeat's loop
+        # A slow Redis round trip, during which the holder finishes; what the chaos run saw: the
+        # cancellation never reaches the heartbeat's loop.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0.5)
         renewing.clear()
         return await renew(**kwargs)
 

@@ -51,7 +51,7 @@ async def apply_document(ctx: WriterContext, cmd: DocumentCommand) -> dict[str, 
     try:
         if claim.quarantine_ms:
             raise Busy("Redis lost the ledger: waiting for writes in flight to settle",
-                   code="ledger-quarantine", delay=claim.quarantine_ms / 1000)
+                       code="ledger-quarantine", delay=claim.quarantine_ms / 1000)
         async with ctx.ledger.held(claim):
             return await _converge(ctx, cmd, claim)
     finally:

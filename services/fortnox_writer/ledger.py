@@ -162,7 +162,7 @@ class Ledger:
         async def heartbeat() -> None:
             key = self._keys(claim.tenant, claim.obj)[2]
             deadline = time.monotonic() + self.max_hold_ms / 1000
-            while not stop.is_set():
+            while True:
                 with contextlib.suppress(TimeoutError):  # renew well before the lease ends
                     await asyncio.wait_for(stop.wait(), self.lease_ms / 3000)
                 if stop.is_set():
@@ -186,8 +186,8 @@ class Ledger:
             # alive, and every later snapshot of that order stayed busy.
             stop.set()
             _, pending = await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
-            for still in pending:  # stuck in a Redis call: leave it to finish or fail on its own
-                still.cancel()
+            for still in pending:  # stuck in a Redis call: cancel it without waiting again; once the
+                still.cancel()      # holder releases the claim, any renewal it still makes fails
 
     async def forget(self, tenant: str, obj: str) -> None:
         """Drop an object's ledger (reconcile, after Fortnox lost the document): the next command

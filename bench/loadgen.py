@@ -4,9 +4,13 @@ delivered to ingest as signed webhooks with WooCommerce's quirks.
 Each shop sells simple products and variations at 25 %, 12 % and 6 % VAT (tax classes "",
 "reduced-rate" and "food"); customers come new, return, or check out as guests; orders are
 processing or on-hold, some are completed later (invoice + payment), some of those get partial
-refunds (credit invoices). Deliveries are flushed like Action Scheduler (merged per object and
-built when sent), a share is never sent or fails (the backfill must catch those,
-../shared/woocommerce/FACTS.md "Webhooks"), and a share is delivered twice.
+refunds of one line (credit invoices) the way a real WooCommerce 10 shop makes them: the order's
+`refunds[]` holds only id, reason and total, the lines and taxes are in `/orders/{id}/refunds`, and
+the refunded line is restocked. Like the real shop, every order creation sends order.created, an
+identical order.updated and a product.updated per stock line, and the stamps are wall time with
+one-second resolution, so many changes share a stamp. Deliveries are flushed like Action
+Scheduler (merged per object and built when sent), a share is never sent or fails (the backfill
+must catch those, FACTS.md "Webhooks"), and a share is delivered twice.
 
 All shops are served over HTTP by one in-process server, each under `/<tenant>`, so the poller
 process reads them with the REST API like real shops.
@@ -20,7 +24,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -29,12 +33,10 @@ from fastapi import FastAPI
 
 from services.woo_emulator.app import Emulator
 from services.woo_emulator.dispatch import Delivery
-from services.woo_emulator.objects import money
 from services.woo_emulator.shop import Shop
 
 __all__ = ["RATES", "SHOP_SETTINGS", "ShopLoad", "serve_shops"]
 
-CENT = Decimal("0.01")
 # tax class -> (WooCommerce tax rate id, percent); 6 % is food from 2026-04-01 (docs/mapping.md)
 RATES: dict[str, tuple[int, Decimal]] = {"": (1, Decimal(25)), "reduced-rate": (2, Decimal(12)),
                                          "food": (3, Decimal(6))}
@@ -68,7 +70,7 @@ class ShopLoad:
     def create(cls, tenant: str, base_url: str, ingest_url: str, http: httpx.AsyncClient, *, seed: int,
                drop_rate: float, fail_rate: float, duplicate_share: float) -> ShopLoad:
         shop = Shop(url=f"{base_url}/{tenant}", consumer_key=f"ck_{uuid.uuid4().hex}",
-                    consumer_secret=f"cs_{uuid.uuid4().hex}")
+                    consumer_secret=f"cs_{uuid.uuid4().hex}", tax_rates=dict(RATES))
         emulator = Emulator(shop, http, drop_rate=drop_rate, fail_rate=fail_rate, seed=seed)
         secret = f"whsec-{uuid.uuid4().hex}"
         shop.subscribe_all(f"{ingest_url}/webhooks/woocommerce/{tenant}", secret)
@@ -77,9 +79,8 @@ class ShopLoad:
     def seed_catalogue(self, simple: int = 12, variable: int = 2) -> None:
         classes = list(RATES)
         for i in range(simple):
-            product = self.shop.create_product(f"Vara {i}", f"{self.tenant}-S{i}", self.rng.choice(PRICES), 1000)
-            product["tax_class"] = classes[i % len(classes)]
-            self.sellable.append(product)
+            self.sellable.append(self.shop.create_product(f"Vara {i}", f"{self.tenant}-S{i}", self.rng.choice(PRICES),
+                                                          1000, tax_class=classes[i % len(classes)]))
         for i in range(variable):
             parent = self.shop.create_product(f"Tröja {i}", f"{self.tenant}-V{i}", Decimal("299.00"),
                                               type="variable")
@@ -103,10 +104,7 @@ class ShopLoad:
         lines = [(p, self.rng.randint(1, 3)) for p in picks]
         status = "on-hold" if self.rng.random() < 0.1 else "processing"
         order = self.shop.create_order(customer_id, [(p["id"], q) for p, q in lines], status=status)
-        # The emulator builds one-rate orders; ours mix rates. Changed before the delivery is built
-        # (it is built when sent), at the same modified stamp, so webhook and REST agree.
-        order.update(mixed_vat(order["id"], lines))
-        if guest:
+        if guest:  # changed before the delivery is built (it is built when sent), so webhook and REST agree
             order["billing"]["email"] = f"{self.tenant}-guest{order['id']}@example.se"
         self.open_orders.append(order["id"])
         self.orders_made += 1
@@ -119,15 +117,20 @@ class ShopLoad:
             self.completed.append(order_id)
 
     def refund_one(self) -> None:
+        """A line-level refund of one unit of one line, restocked (the real shop's refund shape)."""
         if not self.completed:
             return
         order_id = self.rng.choice(self.completed)
         order = self.shop.orders[order_id]
-        refunded = sum((-Decimal(r["total"]) for r in order["refunds"]), Decimal(0))
-        room = Decimal(order["total"]) - refunded
-        amount = (room * Decimal(self.rng.choice(("0.1", "0.25", "0.5")))).quantize(CENT, rounding=ROUND_HALF_UP)
-        if amount >= Decimal("1.00") and len(order["refunds"]) < 2:
-            self.shop.add_refund(order_id, amount, self.rng.choice(("Skadad vara", "Ångerrätt", "")))
+        if len(order["refunds"]) >= 2 or order["status"] == "refunded":
+            return
+        done = {m["value"] for r in self.shop.refunds.get(order_id, []) for i in r["line_items"] for m in i["meta_data"]}
+        left = [line for line in order["line_items"] if str(line["id"]) not in done]
+        if not left:
+            return
+        line = self.rng.choice(left)
+        self.shop.add_refund(order_id, None, self.rng.choice(("Skadad vara", "Ångerrätt", "")),
+                             lines=[(line["id"], 1)])
 
     def step(self) -> None:
         """One thing happening in the shop: mostly new orders, then completions and refunds."""
@@ -158,34 +161,6 @@ class ShopLoad:
 
     def lost_deliveries(self) -> int:
         return sum(d.outcome != "ok" for d in self.emulator.dispatcher.log)
-
-
-def mixed_vat(order_id: int, lines: list[tuple[dict[str, Any], int]]) -> dict[str, Any]:
-    """Line items, tax lines and totals of an order whose prices include VAT at each product's rate,
-    each line's tax rounded as WooCommerce does."""
-    items: list[dict[str, Any]] = []
-    tax_by_rate: dict[str, Decimal] = {}
-    total = total_tax = Decimal(0)
-    for n, (prod, quantity) in enumerate(lines, start=1):
-        tax_class = str(prod.get("tax_class") or "")
-        rate_id, percent = RATES.get(tax_class, RATES[""])
-        gross = Decimal(prod["regular_price"]) * quantity
-        net = (gross / (1 + percent / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
-        tax = gross - net
-        total, total_tax = total + gross, total_tax + tax
-        tax_by_rate[tax_class] = tax_by_rate.get(tax_class, Decimal(0)) + tax
-        items.append({
-            "id": order_id * 100 + n, "name": prod["name"], "product_id": prod["parent_id"] or prod["id"],
-            "variation_id": prod["id"] if prod["parent_id"] else 0, "quantity": quantity, "tax_class": tax_class,
-            "subtotal": money(net), "subtotal_tax": money(tax), "total": money(net), "total_tax": money(tax),
-            "taxes": [{"id": rate_id, "total": money(tax), "subtotal": money(tax)}], "meta_data": [],
-            "sku": prod["sku"], "price": float(net / quantity),
-        })
-    tax_lines = [{"id": RATES[c][0], "rate_code": f"SE-MOMS {RATES[c][1]}%-1", "rate_id": RATES[c][0],
-                  "label": "Moms", "compound": False, "tax_total": money(t), "shipping_tax_total": "0.00",
-                  "rate_percent": float(RATES[c][1]), "meta_data": []} for c, t in tax_by_rate.items()]
-    return {"line_items": items, "tax_lines": tax_lines, "total": money(total), "total_tax": money(total_tax),
-            "cart_tax": money(total_tax)}
 
 
 @contextlib.asynccontextmanager

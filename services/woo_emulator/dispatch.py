@@ -3,6 +3,7 @@
 - queued per (webhook, object): a new change while one delivery waits is merged into it, and the
   body is built when sent, so it carries the latest state (or a signed REST error if the object is
   gone); `*.deleted` sends only `{"id": N}`;
+- bodies are PHP's compact `json_encode` (`\\uXXXX`, `\\/`), as the real shop's are;
 - signed with base64 HMAC-SHA256 of the body; delivery id = hash of webhook id and current second;
 - 200-302 is success, redirects are not followed; after more than 5 consecutive failures the
   webhook is disabled, and changes while it is disabled are never queued;
@@ -16,7 +17,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import random
 import time
 from dataclasses import dataclass, field
@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from services.woo_emulator.objects import php_json
 from services.woo_emulator.shop import Shop
 
 __all__ = ["Delivery", "Dispatcher"]
@@ -65,19 +66,19 @@ class Dispatcher:
     def _body(self, hook: dict[str, Any], object_id: int) -> bytes:
         resource, event = hook["resource"], hook["event"]
         if event == "deleted":
-            return json.dumps({"id": object_id}).encode()
+            return php_json({"id": object_id})
         store = {"order": self.shop.orders, "product": self.shop.products, "customer": self.shop.customers}[resource]
         obj = store.get(object_id)
         if obj is None:
-            return json.dumps({"code": f"woocommerce_rest_{resource}_invalid_id", "message": "Invalid ID.",
-                               "data": {"status": 404}}).encode()
-        return json.dumps(obj, ensure_ascii=False).encode()
+            return php_json({"code": f"woocommerce_rest_{resource}_invalid_id", "message": "Invalid ID.",
+                             "data": {"status": 404}})
+        return php_json(obj)
 
     def headers(self, hook: dict[str, Any], body: bytes) -> dict[str, str]:
         signature = base64.b64encode(hmac.new(hook["secret"].encode(), body, hashlib.sha256).digest()).decode()
         delivery = hashlib.md5(f"{hook['id']}{int(time.time())}".encode()).hexdigest()  # noqa: S324 - as WooCommerce
         return {
-            "content-type": "application/json", "user-agent": "WooCommerce/9.0 Hookshot (WordPress/6.5)",
+            "content-type": "application/json", "user-agent": "WooCommerce/10.0.2 Hookshot (WordPress/6.8.2)",
             "x-wc-webhook-source": self.shop.url.rstrip("/") + "/", "x-wc-webhook-topic": hook["topic"],
             "x-wc-webhook-resource": hook["resource"], "x-wc-webhook-event": hook["event"],
             "x-wc-webhook-signature": signature, "x-wc-webhook-id": str(hook["id"]),

@@ -46,7 +46,7 @@ def _filter(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any
     if status := q.get("status"):
         wanted = set(status.split(","))
         items = [i for i in items if "any" in wanted or i.get("status") in wanted]
-    if sku := q.get("sku"):
+    if sku := q.get("sku"):  # WooCommerce's sku filter matches variations too (type variation, parent_id)
         wanted_skus = set(sku.split(","))
         items = [i for i in items if i.get("sku") in wanted_skus]
     if kind := q.get("type"):
@@ -70,6 +70,14 @@ def rest_router(shop: Shop, dispatcher: Dispatcher) -> APIRouter:
         if not (key and secret and secrets.compare_digest(key, shop.consumer_key)
                 and secrets.compare_digest(secret, shop.consumer_secret)):
             raise WooError(401, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
+        # WC_REST_Authentication::check_permissions: a key's permission is read, write or read_write;
+        # a read key gets every GET and a 401 on anything that writes.
+        if request.method not in ("GET", "HEAD", "OPTIONS") and shop.key_permissions == "read":
+            raise WooError(401, "woocommerce_rest_authentication_error",
+                           "The API key provided does not have write permissions.")
+        if request.method == "GET" and shop.key_permissions == "write":
+            raise WooError(401, "woocommerce_rest_authentication_error",
+                           "The API key provided does not have read permissions.")
 
     router = APIRouter(prefix="/wp-json/wc/v3", dependencies=[Depends(authenticate)])
 
@@ -118,14 +126,30 @@ def rest_router(shop: Shop, dispatcher: Dispatcher) -> APIRouter:
         found(shop.orders, order_id, "shop_order")
         return shop.refunds.get(order_id, [])
 
+    @router.get("/orders/{order_id}/refunds/{refund_id}")
+    async def get_refund(order_id: int, refund_id: int) -> dict[str, Any]:
+        found(shop.orders, order_id, "shop_order")
+        for ref in shop.refunds.get(order_id, []):
+            if ref["id"] == refund_id:
+                return ref
+        raise WooError(404, "woocommerce_rest_invalid_id", "Invalid ID.")
+
     @router.post("/orders/{order_id}/refunds", status_code=201)
     async def add_refund(order_id: int, body: dict[str, Any]) -> dict[str, Any]:
         found(shop.orders, order_id, "shop_order")
-        return shop.add_refund(order_id, Decimal(str(body.get("amount", "0"))), str(body.get("reason", "")))
+        lines = [(int(i["id"]), int(i.get("quantity") or 0)) for i in body.get("line_items") or []
+                 if int(i.get("quantity") or 0) > 0]
+        amount = Decimal(str(body["amount"])) if body.get("amount") not in (None, "") else None
+        if amount is None and not lines:
+            raise WooError(400, "woocommerce_rest_cannot_create_order_refund",
+                           "Refund amount must be greater than zero.")
+        return shop.add_refund(order_id, amount, str(body.get("reason", "")), lines=lines,
+                               restock=bool(body.get("api_restock", True)))
 
     @router.get("/products")
     async def list_products(request: Request, response: Response) -> list[dict[str, Any]]:
-        items = [p for p in shop.products.values() if not p["parent_id"] and p["status"] != "trash"]
+        by_sku = bool(request.query_params.get("sku"))
+        items = [p for p in shop.products.values() if (by_sku or not p["parent_id"]) and p["status"] != "trash"]
         return _page(request, response, _filter(request, items))
 
     @router.get("/products/{product_id}")
@@ -199,9 +223,8 @@ def rest_router(shop: Shop, dispatcher: Dispatcher) -> APIRouter:
         for key in ("status", "delivery_url", "secret", "name"):
             if key in body:
                 hook[key] = body[key]
-        if body.get("status") == "active":
-            hook["failure_count"] = 0
-            await dispatcher.ping(webhook_id)  # saving a webhook sends the ping
+        # Re-activation keeps `failure_count` and sends no ping (real WooCommerce 10): one more failed
+        # delivery disables the webhook again; only a successful delivery resets the count.
         return {k: v for k, v in hook.items() if k not in ("secret", "failure_count")}
 
     return router

@@ -124,7 +124,8 @@ class ShopLoad:
         order = self.shop.orders[order_id]
         if len(order["refunds"]) >= 2 or order["status"] == "refunded":
             return
-        done = {m["value"] for r in self.shop.refunds.get(order_id, []) for i in r["line_items"] for m in i["meta_data"]}
+        refunds = self.shop.refunds.get(order_id, [])
+        done = {m["value"] for r in refunds for i in r["line_items"] for m in i["meta_data"]}
         left = [line for line in order["line_items"] if str(line["id"]) not in done]
         if not left:
             return

@@ -168,6 +168,11 @@ class StockCommand(_Command):
     # Added by the mapper (issue 5): the SKU, for when the sender of the Fortnox change did not know
     # the WooCommerce product id (woo_product_id 0): the Woo writer finds the product by SKU.
     sku: str | None = None
+    # Issue 15: the price as Fortnox holds it (without VAT) and the article's own VAT rate, so the
+    # woo-writer can tell "the shop already has this price" where Fortnox does: Woo → Fortnox → Woo
+    # is then the identity even where adding VAT to an öre-rounded net price lands one öre off.
+    net_price: Decimal | None = None
+    vat_rate: Decimal | None = None
 
 
 class DocumentResult(_Command):

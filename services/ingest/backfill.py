@@ -2,8 +2,9 @@
 
 Webhooks lose data (never retried, merged, disabled after failures, none for guests:
 ../shared/woocommerce/FACTS.md), so this is the path that makes ingest complete. Safe at any time and
-alongside webhooks: a snapshot already published (same tenant, resource, id, modified time) has the
-same event id and is skipped by the edge dedup; anything published twice converges downstream.
+alongside webhooks: a snapshot already published (same tenant, resource, id, modified time and
+content: libs/common/woo/edge_keys.py) has the same event id and is skipped by the edge dedup;
+anything published twice converges downstream.
 
 Per resource, pages come oldest first; a page is published with many confirms in flight, and only
 when the whole page is confirmed does the cursor move to its newest modified time.
@@ -64,7 +65,8 @@ class Backfill:
         body = json.dumps({"id": item["id"]} if event == "deleted" else item, ensure_ascii=False,
                           separators=(",", ":")).encode()
         modified = item.get("date_modified_gmt")
-        eid = event_id(tenant, resource, int(item["id"]), modified, body, event, None)
+        eid = event_id(tenant, resource, int(item["id"]), modified, {"id": item["id"]} if event == "deleted" else item,
+                       event)
         if self.dedup is not None and not await self.dedup.claim(eid):
             return False
         envelope = Envelope(id=eid, tenant=tenant, type=f"woo.{resource}.{event}", occurred_at=datetime.now(UTC),

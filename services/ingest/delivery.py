@@ -10,15 +10,15 @@ acts on. Rules from ../shared/woocommerce/FACTS.md ("Webhooks"):
 
 from __future__ import annotations
 
-import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from libs.common.envelope import deterministic_id
-from libs.common.woo.edge_keys import snapshot_id
+from libs.common.woo.edge_keys import content_digest, echo_values, snapshot_id
 
 __all__ = ["EVENTS", "RESOURCES", "Decision", "Rejection", "classify", "event_id", "parse_topic"]
 
@@ -45,6 +45,8 @@ class Decision:
     modified: str | None = None
     event_id: str = ""
     reason: str = ""
+    # product.updated: (id, stock, regular price), to recognise the echo of a woo-writer write by content
+    echo: tuple[int, str, str] | None = None
 
     @property
     def type(self) -> str:
@@ -89,23 +91,25 @@ def parse_topic(topic: str | None) -> tuple[str, str]:
     return resource, event
 
 
-def event_id(tenant: str, resource: str, object_id: int, modified: str | None, body: bytes, event: str,
-             delivery_id: str | None) -> str:
-    """Same snapshot, same id: a webhook and a backfill of one (object, modified time) collapse into one.
+def event_id(tenant: str, resource: str, object_id: int, modified: str | None, data: Mapping[str, Any],
+             event: str) -> str:
+    """Same snapshot, same id: a webhook and a backfill of one snapshot collapse into one; two
+    snapshots that share a one-second stamp but differ in content are two events.
 
-    A deletion's body is only `{"id": N}`, identical every time the object is trashed, so without a
-    modified time the event and delivery id join the body hash (else a second trash would look like a
-    replay of the first)."""
-    if modified:
-        return snapshot_id(tenant, resource, object_id, modified)
-    return deterministic_id(tenant, resource, object_id, event, hashlib.sha256(body).hexdigest(), delivery_id or "")
+    Only what is signed counts: the body (its stamp and content). The unsigned
+    X-WC-Webhook-Delivery-ID is shared by a webhook's deliveries within a second and can be forged,
+    so it never joins the id (else one signed body replayed with a new delivery id passes dedup).
+    A deletion's body is only `{"id": N}`: its id is the event and that body."""
+    if event == "deleted" or not modified:
+        return deterministic_id(tenant, resource, object_id, event, content_digest(data))
+    return snapshot_id(tenant, resource, object_id, modified, content_digest(data))
 
 
 def _is_rest_error(data: dict[str, Any]) -> bool:
     return "id" not in data and isinstance(data.get("code"), str) and "message" in data
 
 
-def classify(tenant: str, topic: str | None, body: bytes, delivery_id: str | None = None) -> Decision:
+def classify(tenant: str, topic: str | None, body: bytes) -> Decision:
     """Decide what a verified delivery is. Raises `Rejection` for input that is wrong and stays wrong."""
     resource, event = parse_topic(topic)
     try:
@@ -128,5 +132,6 @@ def classify(tenant: str, topic: str | None, body: bytes, delivery_id: str | Non
     if isinstance(head, _Order) and head.status in IGNORED_ORDER_STATUSES:
         return Decision("ignore", resource, event, head.id, head.date_modified_gmt,
                         reason=f"order status {head.status} is not an order yet")
-    eid = event_id(tenant, resource, head.id, head.date_modified_gmt, body, event, delivery_id)
-    return Decision("publish", resource, event, head.id, head.date_modified_gmt, eid)
+    eid = event_id(tenant, resource, head.id, head.date_modified_gmt, data, event)
+    echo = echo_values(data) if (resource, event) == ("product", "updated") else None
+    return Decision("publish", resource, event, head.id, head.date_modified_gmt, eid, echo=echo)

@@ -23,6 +23,7 @@ from libs.common import metrics
 from libs.common.envelope import Envelope
 from libs.common.errors import TransientError, WoonoxError
 from libs.common.publisher import Publisher
+from libs.common.woo.edge_keys import echo_key
 from services.ingest.dedup import EdgeDedup
 from services.ingest.delivery import Decision, Rejection, classify
 from services.ingest.poll_signal import request_poll
@@ -97,7 +98,7 @@ class WebhookReceiver:
             return _error(401, "bad-signature", "X-WC-Webhook-Signature does not match the body for this tenant")
         delivery_id = headers.get("x-wc-webhook-delivery-id")
         try:
-            decision = classify(tenant.id, topic, body, delivery_id)
+            decision = classify(tenant.id, topic, body)
         except Rejection as rejection:
             return _error(rejection.status, rejection.error, rejection.reason)
         if decision.action == "ignore":
@@ -117,9 +118,22 @@ class WebhookReceiver:
         log.warning("webhook_body_is_rest_error", tenant=tenant_id, reason=decision.reason)
         return _answer(202, {"status": "poll-scheduled", "reason": decision.reason})
 
+    async def _is_our_echo(self, tenant_id: str, decision: Decision) -> bool:
+        """The product.updated WooCommerce sends for the woo-writer's own write, known by its content
+        (libs/common/woo/edge_keys.py); the mark is used once. Without Redis it is published and
+        converges downstream."""
+        if decision.echo is None or self.redis is None:
+            return False
+        try:
+            return bool(await self.redis.delete(echo_key(self.redis_prefix, tenant_id, decision.echo)))
+        except (RedisError, OSError):
+            return False
+
     async def _publish(self, tenant_id: str, decision: Decision, body: bytes, delivery_id: str | None) -> Response:
         if not self.publisher.connected:
             return _error(503, "broker-unavailable", "RabbitMQ is not reachable; the backfill will recover this change")
+        if await self._is_our_echo(tenant_id, decision):
+            return _answer(200, {"status": "duplicate", "reason": "the echo of woonox's own stock/price write"})
         if self.dedup is not None and not await self.dedup.claim(decision.event_id):
             return _answer(200, {"status": "duplicate"})
         envelope = Envelope(id=decision.event_id, tenant=tenant_id, type=decision.type,

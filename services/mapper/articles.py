@@ -5,6 +5,11 @@ a variable product is only the parent of its variations (they arrive as product.
 FACTS.md WooCommerce webhooks) and grouped/external products are not sold by the shop: neither
 becomes an article. The price goes to the shop's price list (FACTS.md: `SalesPrice` is read-only,
 prices are written through /3/prices), without VAT.
+
+One VAT rate per article, set on both sides: the product's rate (`products.tax_class_rates` of its
+tax class) becomes the article's `VAT`, and the way back adds VAT at that same article `VAT`. So a
+price that goes Woo → Fortnox → Woo comes back unchanged (a real shop with a 12 % coffee saw its
+price climb ×1.25/1.12 per Fortnox poll while the article was left at Fortnox's default 25 %).
 """
 
 from __future__ import annotations
@@ -22,22 +27,27 @@ from services.mapper.article_numbers import article_number
 from services.mapper.customers import meta_value
 from services.mapper.rounding import HUNDRED, ZERO, money, ore
 
-__all__ = ["EAN_KEYS", "article_command", "price_excluding_vat", "stock_command"]
+__all__ = ["EAN_KEYS", "article_command", "article_vat", "price_excluding_vat", "stock_command"]
 
 EAN_KEYS = ("_global_unique_id", "_ean", "_gtin", "_wpm_gtin_code", "_alg_ean", "ean", "gtin")
 NOT_ARTICLES = frozenset({"variable", "grouped", "external"})
+
+
+def article_vat(tax_class: str, settings: ShopSettings) -> Decimal | None:
+    """The VAT rate of a tax class (None when the shop's settings do not name it)."""
+    rate_text = settings.products.tax_class_rates.get(tax_class)
+    return Decimal(rate_text) if rate_text is not None else None
 
 
 def price_excluding_vat(price: Decimal, tax_class: str, settings: ShopSettings) -> Decimal:
     """A WooCommerce price as the price list holds it: without VAT."""
     if not settings.products.prices_include_vat:
         return price
-    rate_text = settings.products.tax_class_rates.get(tax_class)
-    if rate_text is None:
+    rate = article_vat(tax_class, settings)
+    if rate is None:
         raise PermanentError(
             f"tax class {tax_class or 'standard'!r} has no rate in products.tax_class_rates: the price "
             "cannot be taken out of VAT", code="unknown-tax-class")
-    rate = Decimal(rate_text)
     return ore(price * HUNDRED / (HUNDRED + rate))
 
 
@@ -76,6 +86,9 @@ def article_command(tenant: str, product: Mapping[str, Any], settings: ShopSetti
     manages_stock = bool(product.get("manage_stock"))
     body["StockGoods"] = sync.stock_goods and manages_stock
     body["Type"] = "SERVICE" if product.get("virtual") else "STOCK"
+    vat = article_vat(str(product.get("tax_class") or ""), settings)
+    if vat is not None and product.get("tax_status", "taxable") == "taxable":
+        body["VAT"] = vat
     if sync.stock and manages_stock and product.get("stock_quantity") is not None:
         body["QuantityInStock"] = money(product.get("stock_quantity"), "stock_quantity")
     price: Decimal | None = None
@@ -109,9 +122,12 @@ def stock_command(tenant: str, change: Mapping[str, Any], settings: ShopSettings
     if sync.stock and quantity is not None:
         stock = int(money(quantity, "QuantityInStock").to_integral_value())
     price = article.get("SalesPrice") if sync.price else None
-    regular = money(price, "SalesPrice") if price not in (None, "") else None
+    net = regular = money(price, "SalesPrice") if price not in (None, "") else None
+    rate: Decimal | None = None
     if regular is not None and sync.prices_include_vat:
-        rate = Decimal(str(article.get("VAT") or sync.tax_class_rates.get("", "25")))
+        # The article's own VAT, which article_command set from the product's tax class.
+        rate = Decimal(str(article.get("VAT") if article.get("VAT") not in (None, "") else
+                           sync.tax_class_rates.get("", "25")))
         regular = ore(regular * (HUNDRED + rate) / HUNDRED)
     return StockCommand(
         tenant=tenant,
@@ -120,5 +136,7 @@ def stock_command(tenant: str, change: Mapping[str, Any], settings: ShopSettings
         sku=str(article["ArticleNumber"]),
         stock_quantity=stock,
         regular_price=regular,
+        net_price=net if rate is not None else None,
+        vat_rate=rate,
         fortnox_modified=str(article.get("LastModified") or change.get("modified") or "") or None,
     )

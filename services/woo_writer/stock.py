@@ -1,11 +1,15 @@
 """Applying a `StockCommand` (stock and regular price from Fortnox) to one WooCommerce product.
 
 Two guards against echo loops (a change we wrote must not come back as a new change):
-1. a command that matches what the shop already has writes nothing, so no webhook is sent at all;
-2. after a write, the snapshot WooCommerce returns (its id and new `date_modified_gmt`) is marked as
-   seen at ingest's edge, so the product.updated webhook for exactly that snapshot is answered as a
-   duplicate and never reaches the mapper. If Redis lost the mark, the echo reaches the mapper once
-   and converges (its values equal Fortnox's), so correctness does not depend on it.
+1. a command that matches what the shop already has writes nothing, so no webhook is sent at all.
+   The price is compared where Fortnox holds it, without VAT at the article's own rate, so a price
+   that went Woo → Fortnox → Woo is the identity even when adding VAT back to an öre-rounded net
+   price would land one öre off;
+2. before a write, the (stock, price) it will leave is marked at ingest's edge (by content, not by
+   WooCommerce's stamp: the real shop's product.updated for our write arrived before the batch
+   response), so that webhook is answered as our own echo and never reaches the mapper. If Redis
+   lost the mark, the echo reaches the mapper once and converges (its values equal Fortnox's), so
+   correctness does not depend on it.
 Writes go through the batch endpoint (`POST /products/batch`, or the parent's
 `/variations/batch` for a variation; ../shared/woocommerce/FACTS.md).
 """
@@ -21,7 +25,7 @@ from redis.exceptions import RedisError
 
 from libs.common.commands import StockCommand
 from libs.common.errors import PermanentError
-from libs.common.woo import WooClient, seen_key, snapshot_id
+from libs.common.woo import WooClient, echo_key, echo_values
 
 __all__ = ["apply_stock", "changes_for"]
 
@@ -35,6 +39,15 @@ def _price(value: Any) -> Decimal | None:
         return None
 
 
+def _same_price(command: StockCommand, current: Decimal | None) -> bool:
+    if current == command.regular_price:
+        return True
+    if current is None or command.net_price is None or command.vat_rate is None:
+        return False
+    # The shop's price, taken out of VAT as the mapper does going to Fortnox, equals Fortnox's.
+    return (current * 100 / (100 + command.vat_rate)).quantize(Decimal("0.01"), "ROUND_HALF_UP") == command.net_price
+
+
 def changes_for(command: StockCommand, current: dict[str, Any]) -> dict[str, Any]:
     """The fields to write, empty when the shop already holds what Fortnox says."""
     changes: dict[str, Any] = {}
@@ -42,14 +55,14 @@ def changes_for(command: StockCommand, current: dict[str, Any]) -> dict[str, Any
         current.get("stock_quantity") != command.stock_quantity or not current.get("manage_stock")
     ):
         changes.update(manage_stock=True, stock_quantity=command.stock_quantity)
-    if command.regular_price is not None and _price(current.get("regular_price")) != command.regular_price:
+    if command.regular_price is not None and not _same_price(command, _price(current.get("regular_price"))):
         changes["regular_price"] = str(command.regular_price)
     return changes
 
 
 async def _resolve(woo: WooClient, command: StockCommand) -> StockCommand:
     """A command from a Fortnox change may know only the SKU (woo_product_id 0): find the product.
-    WooCommerce's `/products?sku=` finds top-level products, not variations."""
+    WooCommerce's `/products?sku=` finds variations too (`type: variation`, with `parent_id`)."""
     if command.woo_product_id:
         return command
     if not command.sku:
@@ -58,8 +71,7 @@ async def _resolve(woo: WooClient, command: StockCommand) -> StockCommand:
     matches = [p for p in page.items if str(p.get("sku")) == command.sku]
     if len(matches) != 1:
         raise PermanentError(
-            f"{'no' if not matches else 'more than one'} WooCommerce product has SKU {command.sku!r}"
-            + (" (a variation must be linked by id)" if not matches else ""),
+            f"{'no' if not matches else 'more than one'} WooCommerce product has SKU {command.sku!r}",
             code="sku-not-found" if not matches else "sku-ambiguous",
         )
     found = matches[0]
@@ -73,12 +85,24 @@ async def _current(woo: WooClient, command: StockCommand) -> dict[str, Any]:
     return await woo.product(command.woo_product_id)
 
 
+async def _mark_echo(tenant: str, after: dict[str, Any], redis: aioredis.Redis | None, redis_prefix: str,
+                     echo_seconds: int) -> None:
+    if redis is None:
+        return
+    try:
+        await redis.set(echo_key(redis_prefix, tenant, echo_values(after)), b"w", ex=echo_seconds)
+    except (RedisError, OSError) as exc:
+        log.warning("echo_mark_failed", error=str(exc))
+
+
 async def apply_stock(command: StockCommand, woo: WooClient, redis: aioredis.Redis | None, redis_prefix: str,
                       echo_seconds: int) -> Literal["unchanged", "written"]:
     command = await _resolve(woo, command)
-    changes = changes_for(command, await _current(woo, command))
+    current = await _current(woo, command)
+    changes = changes_for(command, current)
     if not changes:
         return "unchanged"
+    await _mark_echo(command.tenant, {**current, **changes}, redis, redis_prefix, echo_seconds)
     [result] = await woo.batch_products([{"id": command.woo_product_id, **changes}], parent_id=command.woo_parent_id)
     if "error" in result:
         error = result["error"] if isinstance(result["error"], dict) else {}
@@ -86,12 +110,5 @@ async def apply_stock(command: StockCommand, woo: WooClient, redis: aioredis.Red
             f"WooCommerce refused the stock update of product {command.woo_product_id}: {error.get('message')}",
             code=str(error.get("code") or "woo-batch-error"),
         )
-    modified = result.get("date_modified_gmt")
-    if redis is not None and modified:
-        key = seen_key(redis_prefix, snapshot_id(command.tenant, "product", command.woo_product_id, str(modified)))
-        try:
-            await redis.set(key, b"w", ex=echo_seconds)
-        except (RedisError, OSError) as exc:
-            log.warning("echo_mark_failed", error=str(exc))
     log.info("stock_written", tenant=command.tenant, product=command.woo_product_id, fields=sorted(changes))
     return "written"

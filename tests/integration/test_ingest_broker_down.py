@@ -88,7 +88,7 @@ async def test_broker_outage_during_burst_loses_nothing(
             await ingest.aclose()
         assert (await ingest_ready(w)) is True
         assert not {d.status for d in log} - {200, 202, 503}  # no other answer, never a redirect
-        accepted = {classify(TENANT, d.topic, d.body, d.delivery_id).event_id for d in log if d.status == 202}
+        accepted = {classify(TENANT, d.topic, d.body).event_id for d in log if d.status == 202}
         refused = [d for d in log if d.status == 503]
         assert refused
         await w.backfill.run(TENANT, w.woo)

@@ -13,10 +13,10 @@ import pytest
 from pydantic import SecretStr
 
 from libs.common.crypto import SecretBox
-from libs.common.envelope import deterministic_id
 from libs.common.settings import CommonSettings
 from libs.common.store.tenants import TenantNew, TenantStore
 from libs.common.topology import MAPPER, Topology
+from libs.common.woo import content_digest, snapshot_id
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
 from services.ingest.signature import sign
@@ -75,7 +75,8 @@ async def test_signed_order_lands_in_mapper_queue(
     assert message.body == order_body
     assert message.type == "woo.order.updated"
     assert message.correlation_id == "abc123"
-    assert message.message_id == deterministic_id("shop-a", "order", order["id"], order["date_modified_gmt"])
+    assert message.message_id == snapshot_id("shop-a", "order", order["id"], order["date_modified_gmt"],
+                                             content_digest(order))
     assert header(message, "x-tenant") == "shop-a"
     assert header(message, "x-schema") == 1
     assert message.delivery_mode == 2

@@ -19,10 +19,9 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from libs.common.crypto import SecretBox
-from libs.common.envelope import deterministic_id
 from libs.common.settings import CommonSettings
 from libs.common.store.tenants import TenantNew, TenantStore
-from libs.common.woo import WooClient, WooCredentials
+from libs.common.woo import WooClient, WooCredentials, content_digest, snapshot_id
 from services.ingest.app import create_app
 from services.ingest.backfill import Backfill
 from services.ingest.cursors import CursorStore
@@ -136,7 +135,7 @@ def final_snapshot_ids(shop: Shop) -> tuple[set[str], set[int]]:
             if obj.get("status") == "trash":
                 trashed.add(obj["id"])
             else:
-                ids.add(deterministic_id(TENANT, resource, obj["id"], obj["date_modified_gmt"]))
+                ids.add(snapshot_id(TENANT, resource, obj["id"], obj["date_modified_gmt"], content_digest(obj)))
     return ids, trashed
 
 

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from libs.common.envelope import deterministic_id
+from libs.common.woo import content_digest, snapshot_id
 from services.ingest.delivery import Rejection, classify, parse_topic
 
 ORDER = {"id": 5, "status": "processing", "line_items": [], "date_modified_gmt": "2026-05-12T10:15:00"}
@@ -29,18 +30,33 @@ def test_unknown_topics_are_rejected(topic: str | None) -> None:
 
 def test_order_id_is_deterministic_per_snapshot_and_event_independent() -> None:
     created = classify("t", "order.created", body(ORDER))
-    updated = classify("t", "order.updated", body({**ORDER, "extra": 1}))
+    # WooCommerce's order.updated right after order.created has a byte-identical body: one event
+    updated = classify("t", "order.updated", json.dumps(ORDER, separators=(",", ":")).encode())
     assert created.action == updated.action == "publish"
-    assert created.event_id == updated.event_id == deterministic_id("t", "order", 5, "2026-05-12T10:15:00")
+    assert created.event_id == updated.event_id == snapshot_id("t", "order", 5, "2026-05-12T10:15:00",
+                                                               content_digest(ORDER))
     assert updated.type == "woo.order.updated"
     assert classify("u", "order.updated", body(ORDER)).event_id != created.event_id
 
 
-def test_deleted_needs_only_an_id_and_differs_per_delivery() -> None:
-    first = classify("t", "order.deleted", b'{"id": 5}', "d1")
-    second = classify("t", "order.deleted", b'{"id": 5}', "d2")
+def test_two_changes_in_one_second_are_two_events() -> None:
+    """Real WooCommerce: order 29 created `processing` and completed 0.47 s later, both stamped 19:18:53."""
+    processing = classify("t", "order.updated", body(ORDER))
+    completed = classify("t", "order.updated", body({**ORDER, "status": "completed"}))
+    assert processing.modified == completed.modified
+    assert processing.event_id != completed.event_id
+
+
+def test_links_are_not_part_of_the_snapshot() -> None:
+    linked = {**ORDER, "_links": {"self": [{"href": "https://shop/wp-json/wc/v3/orders/5"}]}}
+    assert classify("t", "order.updated", body(linked)).event_id == classify("t", "order.updated", body(ORDER)).event_id
+
+
+def test_deleted_needs_only_an_id_and_its_identity_is_only_what_is_signed() -> None:
+    first = classify("t", "order.deleted", b'{"id": 5}')
     assert (first.action, first.object_id) == ("publish", 5)
-    assert first.event_id != second.event_id
+    assert first.event_id == deterministic_id("t", "order", 5, "deleted", content_digest({"id": 5}))
+    assert classify("t", "order.deleted", b'{"id": 6}').event_id != first.event_id
 
 
 def test_checkout_draft_is_ignored_and_rest_error_asks_for_a_poll() -> None:

@@ -27,6 +27,7 @@ from libs.common.woo import WooClient
 from services.ingest.cursors import CursorStore, parse_gmt
 from services.ingest.dedup import EdgeDedup
 from services.ingest.delivery import IGNORED_ORDER_STATUSES, event_id
+from services.ingest.refund_details import with_refund_details
 
 __all__ = ["Backfill", "BackfillReport"]
 
@@ -61,14 +62,22 @@ class Backfill:
             return datetime.now(UTC) - self.first_lookback
         return parse_gmt(stored) - self.overlap
 
-    async def _publish(self, tenant: str, resource: str, event: str, item: dict[str, Any], run: str) -> bool:
-        body = json.dumps({"id": item["id"]} if event == "deleted" else item, ensure_ascii=False,
-                          separators=(",", ":")).encode()
+    async def _publish(self, tenant: str, resource: str, event: str, item: dict[str, Any], run: str,
+                       woo: WooClient) -> bool:
         modified = item.get("date_modified_gmt")
         eid = event_id(tenant, resource, int(item["id"]), modified, {"id": item["id"]} if event == "deleted" else item,
                        event)
         if self.dedup is not None and not await self.dedup.claim(eid):
             return False
+        try:
+            if resource == "order" and event != "deleted":
+                item = await with_refund_details(woo, item)
+        except BaseException:
+            if self.dedup is not None:
+                await self.dedup.release(eid)
+            raise
+        body = json.dumps({"id": item["id"]} if event == "deleted" else item, ensure_ascii=False,
+                          separators=(",", ":")).encode()
         envelope = Envelope(id=eid, tenant=tenant, type=f"woo.{resource}.{event}", occurred_at=datetime.now(UTC),
                             correlation_id=run, body=body)
         try:
@@ -82,9 +91,9 @@ class Backfill:
         return True
 
     async def _page(self, tenant: str, resource: str, event: str, items: list[dict[str, Any]], run: str,
-                    report: BackfillReport) -> None:
+                    report: BackfillReport, woo: WooClient) -> None:
         wanted = [i for i in items if not (resource == "order" and i.get("status") in IGNORED_ORDER_STATUSES)]
-        results = await asyncio.gather(*(self._publish(tenant, resource, event, i, run) for i in wanted))
+        results = await asyncio.gather(*(self._publish(tenant, resource, event, i, run, woo) for i in wanted))
         report.add(resource, sum(results), len(items) - sum(results))
 
     async def _advance(self, tenant: str, name: str, items: list[dict[str, Any]]) -> None:
@@ -101,7 +110,7 @@ class Backfill:
         async def pages(name: str, resource: str, event: str, source: Any) -> None:
             read = 0
             async for page in source:
-                await self._page(tenant, resource, event, page.items, run, report)
+                await self._page(tenant, resource, event, page.items, run, report, woo)
                 await self._advance(tenant, name, page.items)
                 read += len(page.items)
                 done[resource] = done.get(resource, 0) + len(page.items)
@@ -118,7 +127,7 @@ class Backfill:
         await self._variations(tenant, woo, await self._since(tenant, "woo.variations", since), run, report)
         customers_since = await self._since(tenant, "woo.customers", since)
         async for changed in woo.customers_modified_since(customers_since):
-            await self._page(tenant, "customer", "updated", changed, run, report)
+            await self._page(tenant, "customer", "updated", changed, run, report, woo)
             await self._advance(tenant, "woo.customers", changed)
             done["customer"] = done.get("customer", 0) + len(changed)
             if progress:
@@ -135,6 +144,6 @@ class Backfill:
         async for parents in woo.pages("/products", type="variable"):
             for parent in parents.items:
                 async for page in woo.modified_since(f"products/{parent['id']}/variations", since):
-                    await self._page(tenant, "product", "updated", page.items, run, report)
+                    await self._page(tenant, "product", "updated", page.items, run, report, woo)
                     seen += [{"date_modified_gmt": i.get("date_modified_gmt")} for i in page.items]
         await self._advance(tenant, "woo.variations", seen)

@@ -5,7 +5,9 @@ acts on. Rules from ../shared/woocommerce/FACTS.md ("Webhooks"):
 - topics are `<resource>.<event>`; woonox uses order, product (variations included) and customer;
 - `*.deleted` carries only `{"id": N}` (for orders and products it means *moved to trash*);
 - a signed body that is a REST error names no object: it is a hint to poll, never data;
-- `order.updated` still fires for `checkout-draft` orders: those are ignored.
+- `order.updated` still fires for `checkout-draft` orders: those are ignored;
+- an order whose `refunds[]` is only {id, reason, total} (all a real WooCommerce 10 webhook gives) is
+  fetched by the backfill with its refund objects instead of being published without them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from libs.common.envelope import deterministic_id
 from libs.common.woo.edge_keys import content_digest, echo_values, snapshot_id
+from services.ingest.refund_details import needs_refund_details
 
 __all__ = ["EVENTS", "RESOURCES", "Decision", "Rejection", "classify", "event_id", "parse_topic"]
 
@@ -132,6 +135,11 @@ def classify(tenant: str, topic: str | None, body: bytes) -> Decision:
     if isinstance(head, _Order) and head.status in IGNORED_ORDER_STATUSES:
         return Decision("ignore", resource, event, head.id, head.date_modified_gmt,
                         reason=f"order status {head.status} is not an order yet")
+    if resource == "order" and event != "deleted" and needs_refund_details(data):
+        # The refunds' lines, taxes and dates are only in the REST API: the backfill reads them
+        # (services/ingest/refund_details.py) and publishes the order with them.
+        return Decision("poll", resource, event, head.id, head.date_modified_gmt,
+                        reason="the order's refunds carry no lines; their details come from /orders/{id}/refunds")
     eid = event_id(tenant, resource, head.id, head.date_modified_gmt, data, event)
     echo = echo_values(data) if (resource, event) == ("product", "updated") else None
     return Decision("publish", resource, event, head.id, head.date_modified_gmt, eid, echo=echo)

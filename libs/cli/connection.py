@@ -1,6 +1,9 @@
 """`woonox test-connection TENANT`: can woonox work for this shop? Each problem named with its fix.
 
-    WooCommerce   reachable, the REST keys valid (they can read orders), no webhook disabled
+    WooCommerce   reachable, the REST keys valid (they can read orders) and allowed to write (order
+                  notes, stock/price batches: a read-only key passes every GET and fails those);
+                  for each topic woonox needs, an active webhook whose delivery URL is this
+                  tenant's ingest endpoint (`/webhooks/woocommerce/<tenant>`); none disabled
     Fortnox       the token works; every scope the shop's settings need is granted and licensed
                   (one cheap read per scope: Fortnox answers 2000663 for a scope not granted,
                   2001101 for one without licence, 2001103 without API licence; FACTS.md);
@@ -24,7 +27,8 @@ from libs.common.errors import PermanentError, WoonoxError
 from libs.common.fortnox.errors import FortnoxTransient
 from libs.common.shop_settings import Region, ShopSettings
 
-__all__ = ["EXIT_PROBLEMS", "Check", "account_map", "check_connection", "needed_scopes", "run_checks"]
+__all__ = ["EXIT_PROBLEMS", "NEEDED_TOPICS", "Check", "account_map", "check_connection", "needed_scopes",
+           "run_checks", "webhook_checks"]
 
 EXIT_PROBLEMS = 7
 # scope -> a cheap read that needs it
@@ -79,6 +83,56 @@ def account_map(shop: ShopSettings) -> dict[int, str]:
     return accounts
 
 
+# The topics whose deliveries woonox reads (order, product and customer changes).
+NEEDED_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored", "product.created",
+                 "product.updated", "product.deleted", "product.restored", "customer.created", "customer.updated")
+
+
+def _ours(hook: dict[str, Any], tenant: str) -> bool:
+    return str(hook.get("delivery_url") or "").rstrip("/").endswith(f"/webhooks/woocommerce/{tenant}")
+
+
+async def _write_permission(c: Connections) -> Check:
+    """WooCommerce names a key's missing permission (WC_REST_Authentication::check_permissions: 401
+    "The API key provided does not have write permissions"). An empty batch writes nothing."""
+    assert c.woo is not None
+    try:
+        await c.woo.request("POST", "/products/batch", json={})
+    except WoonoxError as exc:
+        return Check(system="WooCommerce", check="REST key can write", ok=False, detail=exc.reason,
+                     fix="the key is read-only: order notes and stock/price updates fail. Create a key with "
+                         "Read/Write permission (WooCommerce > Settings > Advanced > REST API) and store it "
+                         f"with woonox tenant add {c.tenant.id} --replace")
+    return Check(system="WooCommerce", check="REST key can write", ok=True, detail="read_write")
+
+
+def webhook_checks(tenant: str, hooks: list[dict[str, Any]]) -> list[Check]:
+    """One check per topic woonox needs: an active webhook delivering it to this tenant's endpoint."""
+    checks: list[Check] = []
+    endpoint = f"https://<ingest host>/webhooks/woocommerce/{tenant}"
+    for topic in NEEDED_TOPICS:
+        same = [h for h in hooks if h.get("topic") == topic]
+        ours = [h for h in same if _ours(h, tenant)]
+        active = [h for h in ours if h.get("status") == "active"]
+        if active:
+            checks.append(Check(system="WooCommerce", check=f"webhook {topic}", ok=True,
+                                detail=str(active[0].get("delivery_url"))))
+            continue
+        if ours:
+            detail = ", ".join(f"webhook {h.get('id')} is {h.get('status')}" for h in ours)
+            fix = ("set it Active (WooCommerce > Settings > Advanced > Webhooks); WooCommerce disables a webhook "
+                   "after repeated failed deliveries and keeps its failure count, so fix the cause first; the "
+                   "backfill poll covers the gap")
+        elif same:
+            detail = "delivered elsewhere: " + ", ".join(f"webhook {h.get('id')} → {h.get('delivery_url')}"
+                                                          for h in same)
+            fix = f"point a {topic} webhook at {endpoint}"
+        else:
+            detail, fix = "no webhook has this topic", f"add a {topic} webhook delivering to {endpoint}"
+        checks.append(Check(system="WooCommerce", check=f"webhook {topic}", ok=False, detail=detail, fix=fix))
+    return checks
+
+
 async def _woo(c: Connections) -> list[Check]:
     if c.woo is None:
         return [Check(system="WooCommerce", check="REST keys", ok=False, detail="no consumer key/secret stored",
@@ -90,20 +144,14 @@ async def _woo(c: Connections) -> list[Check]:
                f"store it with woonox tenant add {c.tenant.id} --replace"
                if isinstance(exc, PermanentError) else f"check that {c.tenant.shop_url} is up and reachable")
         return [Check(system="WooCommerce", check="reachable, keys valid", ok=False, detail=exc.reason, fix=fix)]
-    checks = [Check(system="WooCommerce", check="reachable, keys valid", ok=True, detail=c.tenant.shop_url)]
+    checks = [Check(system="WooCommerce", check="reachable, keys valid", ok=True, detail=c.tenant.shop_url),
+              await _write_permission(c)]
     try:
         hooks = await c.woo.webhooks()
     except WoonoxError as exc:
         return [*checks, Check(system="WooCommerce", check="webhooks", ok=False, detail=exc.reason,
                                fix="give the REST key Read/Write access")]
-    disabled = [h for h in hooks if h.get("status") == "disabled"]
-    names = [str(h.get("name") or h.get("id")) for h in disabled]
-    checks.append(Check(
-        system="WooCommerce", check="webhooks", ok=not disabled,
-        detail=f"{len(hooks)} webhook(s)" + (", disabled: " + ", ".join(names) if names else ""),
-        fix="WooCommerce disables a webhook after repeated failed deliveries: set it Active again "
-            "(WooCommerce > Settings > Advanced > Webhooks); the backfill poll covers the gap" if disabled else ""))
-    return checks
+    return [*checks, *webhook_checks(c.tenant.id, hooks)]
 
 
 async def _probe(c: Connections, scope: str) -> Check:

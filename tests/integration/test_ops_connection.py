@@ -51,6 +51,7 @@ async def test_missing_scope_and_missing_account_are_named(
         company = await create_company(http, sandbox_url, scopes=[s for s in ALL_SCOPES if s != "payment"])
         await complete_chart(http, sandbox_url, company)
         await add_shop_tenant(database, settings, redis_client, http, sandbox_url, shop, company, shop_settings)
+        shop.subscribe_all(f"https://ingest.example/webhooks/woocommerce/{TENANT}", "webhookSecret1")
         result = await cli(TENANT, "--json")
     assert result.exit_code == connection.EXIT_PROBLEMS, result.output
     checks = _checks(result)
@@ -72,6 +73,7 @@ async def test_everything_works_and_bad_woo_keys_are_named(
         company = await create_company(http, sandbox_url)
         await complete_chart(http, sandbox_url, company)
         await add_shop_tenant(database, settings, redis_client, http, sandbox_url, shop, company)
+        shop.subscribe_all(f"https://ingest.example/webhooks/woocommerce/{TENANT}", "webhookSecret1")
         good = await cli(TENANT, "--json")
         assert good.exit_code == 0, good.output
         needed = connection.needed_scopes(ShopSettings.model_validate({}))
@@ -87,3 +89,29 @@ async def test_everything_works_and_bad_woo_keys_are_named(
     assert [name for name, c in _checks(bad).items() if not c["ok"]] == ["WooCommerce: reachable, keys valid"]
     assert table.exit_code == connection.EXIT_PROBLEMS
     assert "FAIL" in table.output
+
+
+async def test_a_read_only_key_and_webhooks_pointed_elsewhere_are_named(
+    settings: CommonSettings, database: async_sessionmaker[AsyncSession], redis_client: aioredis.Redis,
+) -> None:
+    """The real shop: a read-only REST key passed every GET (notes and products/batch then failed
+    with 401), and "11 webhook(s) ok" was reported when none of them pointed at woonox."""
+    async with shop_and_sandbox() as (shop, _, sandbox_url, http):
+        company = await create_company(http, sandbox_url)
+        await complete_chart(http, sandbox_url, company)
+        await add_shop_tenant(database, settings, redis_client, http, sandbox_url, shop, company)
+        shop.subscribe_all("http://127.0.0.1:8199/hook", "catcherSecret1")  # someone else's receiver
+        shop.key_permissions = "read"
+        result = await cli(TENANT, "--json")
+    assert result.exit_code == connection.EXIT_PROBLEMS, result.output
+    checks = _checks(result)
+    assert checks["WooCommerce: reachable, keys valid"]["ok"]
+    write = checks["WooCommerce: REST key can write"]
+    assert write["ok"] is False
+    assert "write permissions" in write["detail"]
+    assert "read-only" in write["fix"]
+    for topic in connection.NEEDED_TOPICS:
+        hook = checks[f"WooCommerce: webhook {topic}"]
+        assert hook["ok"] is False, topic
+        assert "delivered elsewhere" in hook["detail"] and "127.0.0.1:8199" in hook["detail"]
+        assert f"/webhooks/woocommerce/{TENANT}" in hook["fix"]

@@ -40,7 +40,7 @@ from services.ingest.fortnox_poll import FortnoxArticlePoll
 from services.ingest.poll_signal import take_poll_requests
 from services.ingest.settings import IngestSettings
 from services.ingest.shop_clients import woo_client_for
-from services.ingest.webhook_watch import reactivate_disabled
+from services.ingest.webhook_watch import endpoint_answers, reactivate_disabled
 
 __all__ = ["Poller", "main"]
 
@@ -125,7 +125,8 @@ class Poller:
             if not mine:
                 return None
             woo = woo_client_for(tenant, self.http)
-            await reactivate_disabled(tenant.id, woo, self._audit_reactivation)
+            await reactivate_disabled(tenant.id, woo, self._audit_reactivation,
+                                      probe=lambda hook: endpoint_answers(hook, self.http))
             return await self.backfill.run(tenant.id, woo)
 
     async def tick(self) -> None:

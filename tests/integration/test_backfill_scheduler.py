@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from libs.common.crypto import SecretBox
@@ -36,7 +37,11 @@ async def test_schedule_poll_request_and_webhook_reactivation(
         await store.add(TenantNew(id="sched", shop_url=shop.url, webhook_secret=SecretStr("secretSecret1"),
                                   woo_consumer_key=SecretStr(shop.consumer_key),
                                   woo_consumer_secret=SecretStr(shop.consumer_secret)))
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app)) as shop_http:
+        # woonox's endpoint is up (the watch re-activates only a webhook whose delivery URL answers)
+        endpoint = FastAPI()
+        endpoint.add_api_route("/webhooks/woocommerce/sched", lambda: {"status": "pong"}, methods=["POST"])
+        async with httpx.AsyncClient(mounts={"http://shop.test": httpx.ASGITransport(app=emulator.app),
+                                             "http://ingest": httpx.ASGITransport(app=endpoint)}) as shop_http:
             poller = Poller(IngestSettings(backfill_interval_seconds=3600), http=shop_http)
             await poller.start()
             try:

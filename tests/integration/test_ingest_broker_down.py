@@ -18,7 +18,7 @@ import httpx
 from libs.common.settings import CommonSettings
 from libs.common.topology import MAPPER, Topology
 from services.ingest.delivery import classify
-from services.ingest.webhook_watch import reactivate_disabled
+from services.ingest.webhook_watch import endpoint_answers, reactivate_disabled
 from tests.integration.broker_helpers import wait_for
 from tests.integration.test_woo_world import TENANT, World, final_snapshot_ids, make_changes, read_all, world
 
@@ -79,7 +79,8 @@ async def test_broker_outage_during_burst_loses_nothing(
                 return sum(d.status == 202 for d in log) > accepted_after + 20
 
             # Disabled webhooks (7 failures in a row) send nothing: re-activate them as the poller would.
-            await reactivate_disabled(TENANT, w.woo)
+            await reactivate_disabled(TENANT, w.woo,
+                                      probe=lambda hook: endpoint_answers(hook, w.emulator.dispatcher.http))
             await wait_for(accepting_again, timeout=30, what="deliveries accepted after the outage")
         finally:
             stop.set()

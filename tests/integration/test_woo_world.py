@@ -164,7 +164,7 @@ async def test_emulator_merges_deliveries_and_watch_reactivates_a_disabled_webho
     settings: CommonSettings, topology: Any, database: Any, redis_client: Any
 ) -> None:
     from libs.common.topology import MAPPER
-    from services.ingest.webhook_watch import reactivate_disabled
+    from services.ingest.webhook_watch import endpoint_answers, reactivate_disabled
 
     async with world(settings, database) as w:
         product = w.shop.create_product("Mug", "MUG-1", Decimal("79.00"), 3)
@@ -187,10 +187,14 @@ async def test_emulator_merges_deliveries_and_watch_reactivates_a_disabled_webho
         assert w.emulator.dispatcher.pending == {}  # changes while disabled are never queued
 
         w.emulator.dispatcher.fail_rate = 0.0
-        touched = await reactivate_disabled(TENANT, w.woo)
+
+        async def probe(h: dict[str, Any]) -> bool:
+            return await endpoint_answers(h, w.emulator.dispatcher.http)
+
+        touched = await reactivate_disabled(TENANT, w.woo, probe=probe)
         assert [h["id"] for h in touched] == [hook["id"]]
         assert hook["status"] == "active"
-        assert await reactivate_disabled(TENANT, w.woo) == []
+        assert await reactivate_disabled(TENANT, w.woo, probe=probe) == []
         report = await w.backfill.run(TENANT, w.woo)  # what happened while disabled comes by backfill
         assert report.published.get("product", 0) >= 1
 
@@ -203,3 +207,39 @@ async def test_ping_is_answered_200(settings: CommonSettings, topology: Any, dat
     async with world(settings, database) as w:
         hook = next(iter(w.shop.webhooks))
         assert await w.emulator.dispatcher.ping(hook) == 200
+
+
+async def test_watch_leaves_a_webhook_disabled_while_its_endpoint_is_down_as_woocommerce_keeps_the_count(
+    settings: CommonSettings, topology: Any, database: Any
+) -> None:
+    """Real WooCommerce keeps `failure_count` on re-activation and sends no ping: re-activated while
+    ingest was down, webhooks were disabled again by their next delivery. The watch waits until the
+    endpoint answers; after a successful delivery the count is back at 0."""
+    from services.ingest.webhook_watch import endpoint_answers, reactivate_disabled
+
+    async with world(settings, database) as w:
+        product = w.shop.create_product("Mug", "MUG-1", Decimal("79.00"), 3)
+        await w.emulator.dispatcher.flush()
+        w.emulator.dispatcher.fail_rate = 1.0
+        for n in range(7):
+            w.shop.update_product(product["id"], {"stock_quantity": n})
+            await w.emulator.dispatcher.flush()
+        hook = next(h for h in w.shop.webhooks.values() if h["topic"] == "product.updated")
+        assert hook["status"] == "disabled"
+        endpoint_up = False
+
+        async def probe(h: dict[str, Any]) -> bool:
+            return endpoint_up and await endpoint_answers(h, w.emulator.dispatcher.http)
+
+        assert await reactivate_disabled(TENANT, w.woo, probe=probe) == []  # ingest "down": left disabled
+        assert hook["status"] == "disabled"
+
+        endpoint_up = True
+        w.emulator.dispatcher.fail_rate = 0.0
+        assert [h["id"] for h in await reactivate_disabled(TENANT, w.woo, probe=probe)] == [hook["id"]]
+        assert hook["status"] == "active"
+        assert hook["failure_count"] > 5  # kept, as WooCommerce does: one more failure would disable it
+        w.shop.update_product(product["id"], {"stock_quantity": 9})
+        [delivered] = [d for d in await w.emulator.dispatcher.flush() if d.topic == "product.updated"]
+        assert delivered.outcome == "ok"
+        assert hook["failure_count"] == 0  # a successful delivery resets it

@@ -13,6 +13,16 @@ tenant's Fortnox documents of the shop's kind and reports:
                       document was made with), to the öre
     unmappable        the order cannot be mapped at all (why is in the detail)
 
+and, against WooCommerce's own figures and states (what a real shop showed reconcile must see):
+
+    not-invoiced      WooCommerce says the order is completed (an invoice status) but no live
+                      invoice carries its reference
+    open-after-refund WooCommerce says `refunded`, yet the Fortnox order is open and was never
+                      invoiced (nothing credits it)
+    credit-missing    an invoiced order has a WooCommerce refund with no credit invoice
+    credit-mismatch   a credit's Total or TotalVAT differs from the refund's own `amount` and
+                      `tax_lines` (GET /orders/{id}/refunds: WooCommerce's figures, not woonox's)
+
 `fix_missing` makes the store of record forget the document Fortnox no longer has (the booking row
 and the writer's Redis ledger entry, which would otherwise make the writer treat the order as
 booked) and republishes the WooCommerce order as a `woo.order.updated` event: the mapper and the
@@ -32,7 +42,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from libs.common.commands import external_reference
+from libs.common.commands import credit_reference, external_reference
 from libs.common.envelope import Envelope, deterministic_id
 from libs.common.errors import PermanentError
 from libs.common.fortnox.client import DOCUMENT_RESOURCES, FortnoxClient
@@ -44,10 +54,11 @@ from libs.common.woo import WooClient
 from services.fortnox_writer.ledger import Ledger
 from services.mapper.orders import ignore_reason, map_order
 
-__all__ = ["Finding", "ReconcileReport", "compare_order", "fix_missing", "reconcile"]
+__all__ = ["Finding", "ReconcileReport", "compare_order", "compare_with_woocommerce", "fix_missing", "reconcile"]
 
 T = TypeVar("T")
-Problem = Literal["missing", "duplicate", "amount-mismatch", "unmappable"]
+Problem = Literal["missing", "duplicate", "amount-mismatch", "unmappable", "not-invoiced", "open-after-refund",
+                  "credit-missing", "credit-mismatch"]
 
 
 class Finding(BaseModel):
@@ -120,6 +131,61 @@ def compare_order(tenant: str, order: dict[str, Any], settings: ShopSettings, do
     return findings
 
 
+def _refund_vat(refund: dict[str, Any]) -> Decimal:
+    """The refund's VAT as WooCommerce states it (its tax lines), negative."""
+    total = sum((Decimal(str(t.get("tax_total") or 0)) + Decimal(str(t.get("shipping_tax_total") or 0))
+                 for t in refund.get("tax_lines") or []), Decimal(0))
+    return -abs(total)
+
+
+def compare_with_woocommerce(tenant: str, order: dict[str, Any], settings: ShopSettings,
+                             documents: list[dict[str, Any]], invoices: dict[str, list[dict[str, Any]]],
+                             refunds: list[dict[str, Any]], credits: dict[str, dict[str, Any]]) -> list[Finding]:
+    """Pure: what WooCommerce's own state says must be in Fortnox for one order. `documents` are
+    the live documents of the shop's kind with the order's reference, `invoices` the live invoices
+    by reference, `refunds` the order's refund objects, `credits` the credit invoices in full by
+    reference."""
+    oid = int(order["id"])
+    status = str(order.get("status") or "")
+    ref = external_reference(tenant, oid)
+    invoiced = bool(invoices.get(ref))
+    makes_invoice = settings.documents.kind == "invoice" or (
+        settings.documents.kind == "order" and settings.documents.convert_on_completed)
+    findings: list[Finding] = []
+    if makes_invoice and status in settings.documents.triggers.invoice and not invoiced:
+        findings.append(Finding(order=oid, problem="not-invoiced",
+                                documents=[str(d.get("DocumentNumber")) for d in documents],
+                                detail=f"WooCommerce says {status}, but no live Fortnox invoice carries {ref}"))
+    open_order = settings.documents.kind == "order" and bool(documents) and not invoiced
+    if status in settings.documents.triggers.credit and open_order:
+        findings.append(Finding(order=oid, problem="open-after-refund",
+                                documents=[str(d.get("DocumentNumber")) for d in documents],
+                                detail=f"WooCommerce says {status}, but Fortnox order "
+                                       f"{documents[0].get('DocumentNumber')} is open and was never invoiced"))
+    if not invoiced:
+        return findings
+    for refund in refunds:
+        rid = int(refund.get("id") or 0)
+        cref = credit_reference(tenant, oid, rid)
+        credit = credits.get(cref)
+        amount = -abs(Decimal(str(refund.get("amount") or 0)))
+        vat = _refund_vat(refund)
+        if credit is None:
+            findings.append(Finding(order=oid, problem="credit-missing", expected_total=amount, expected_vat=vat,
+                                    detail=f"WooCommerce refund {rid} ({amount}) has no credit invoice {cref}"))
+            continue
+        total, fortnox_vat = _money(credit.get("Total")), _money(credit.get("TotalVAT"))
+        rounding = _money(credit.get("RoundOff")) or Decimal(0)
+        if total is None or total - rounding != amount or (refund.get("tax_lines") is not None
+                                                            and fortnox_vat != vat):
+            findings.append(Finding(
+                order=oid, problem="credit-mismatch", documents=[str(credit.get("DocumentNumber"))],
+                expected_total=amount, fortnox_total=total, expected_vat=vat, fortnox_vat=fortnox_vat,
+                detail=f"WooCommerce refund {rid} is {amount} (VAT {vat}); Fortnox credit "
+                       f"{credit.get('DocumentNumber')} says {total} (VAT {fortnox_vat})"))
+    return findings
+
+
 async def _get(fortnox: FortnoxClient, resource: str, number: Any, wrapper: str) -> dict[str, Any]:
     return await _patiently(lambda: fortnox.get(resource, number, wrapper))
 
@@ -145,6 +211,7 @@ async def reconcile(tenant: str, settings: ShopSettings, woo: WooClient, fortnox
     resource, wrapper, _, _ = DOCUMENT_RESOURCES[kind]
     report = ReconcileReport(tenant=tenant, kind=kind, since=since)
     by_ref = await _documents(fortnox, kind, external_reference(tenant, ""))
+    invoices = by_ref if kind == "invoice" else await _documents(fortnox, "invoice", external_reference(tenant, ""))
     report.documents_seen = sum(len(v) for v in by_ref.values())
     orders: dict[int, Any] = {}
     async for page in woo.modified_since("orders", since):
@@ -157,6 +224,18 @@ async def reconcile(tenant: str, settings: ShopSettings, woo: WooClient, fortnox
             docs = by_ref.get(external_reference(tenant, order["id"]), [])
             full = await _get(fortnox, resource, docs[0]["DocumentNumber"], wrapper) if docs else None
             report.findings += compare_order(tenant, order, settings, docs, full)
+            refunds: list[dict[str, Any]] = []
+            credits: dict[str, dict[str, Any]] = {}
+            if order.get("refunds") and invoices.get(external_reference(tenant, order["id"])):
+                # The refunds' own figures are only in the refund resource (the order lists id and total).
+                refunds = [r for r in await woo.get(f"/orders/{int(order['id'])}/refunds", per_page=100)
+                           if isinstance(r, dict)]
+                for refund in refunds:
+                    cref = credit_reference(tenant, order["id"], refund.get("id") or 0)
+                    if invoices.get(cref):
+                        credits[cref] = await _get(fortnox, "invoices", invoices[cref][0]["DocumentNumber"],
+                                                   "Invoice")
+            report.findings += compare_with_woocommerce(tenant, order, settings, docs, invoices, refunds, credits)
         if progress:
             progress(len(page.items))
     return report, orders

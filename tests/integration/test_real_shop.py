@@ -27,6 +27,7 @@ import uvicorn
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.cli.reconcile import EXIT_DISCREPANCIES
 from libs.common.commands import credit_reference, external_reference
 from libs.common.crypto import SecretBox
 from libs.common.fortnox.tokens import TokenManager
@@ -47,6 +48,8 @@ from services.woo_emulator.shop import Shop, ShopClock
 from services.woo_writer.app import create_service as woo_writer_service
 from services.woo_writer.settings import WooWriterSettings
 from tests.integration.broker_helpers import wait_for
+from tests.integration.test_ops_reconcile import cli as reconcile_cli
+from tests.integration.test_ops_reconcile import report
 from tests.writer_harness import create_company
 
 TENANT = "realwoo"
@@ -269,6 +272,30 @@ async def test_a_refund_of_one_25_percent_line_is_credited_at_25_percent_only_an
         assert {Decimal(str(r["VAT"])) for r in credit["InvoiceRows"] if Decimal(str(r.get("Price") or 0))} \
             == {Decimal(25)}
         assert credit["InvoiceDate"] == refund["date_created"][:10]
+        checked = await reconcile_cli("--tenant", TENANT, "--since", "2000-01-01", "--json")
+        assert checked.exit_code == 0, checked.output  # the books match WooCommerce's own figures
+
+
+async def test_reconcile_names_a_refunded_order_left_open_in_fortnox(
+    settings: CommonSettings, topology: Topology, database: Any, redis_client: aioredis.Redis,
+) -> None:
+    """The state the real shop's order 27 was left in (bug 4): reconcile said the books match."""
+    async with chain(settings, database, redis_client, WOO_TO_FORTNOX) as c:
+        hood = c.shop.create_product("Hoodie M", "HOOD-M", Decimal("743.40"), 10)
+        await c.flush()
+        order = c.shop.create_order(None, [(hood["id"], 1)])
+        await c.flush()
+        ref = external_reference(TENANT, order["id"])
+
+        async def booked() -> bool:
+            return await c.find("orders", ref) is not None
+
+        await wait_for(booked, timeout=60, what="the Fortnox order")
+        c.shop.refund_all(order["id"], "Ångrat köp")
+        await c.flush()
+        found = await reconcile_cli("--tenant", TENANT, "--since", "2000-01-01", "--json")
+    assert found.exit_code == EXIT_DISCREPANCIES, found.output
+    assert {(f["order"], f["problem"]) for f in report(found)["findings"]} == {(order["id"], "open-after-refund")}
 
 
 @pytest.mark.xfail(strict=True, reason="issue 18 (refunds in every state): a refunded order that was never "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from libs.cli.connection import account_map, needed_scopes
-from libs.cli.reconciliation import compare_order
+from libs.cli.reconciliation import compare_order, compare_with_woocommerce
 from libs.common.shop_settings import ShopSettings
 from services.woo_emulator.shop import Shop
 
@@ -47,3 +47,47 @@ def test_account_map_says_where_each_account_is_set() -> None:
     assert accounts[3999] == "accounts.se.by_rate.25"
     assert accounts[3740] == "accounts.rounding"
     assert accounts[3108] == "accounts.eu_business.by_rate.0"
+
+
+def _mixed_order_with_refund() -> tuple[Shop, dict[str, object], dict[str, object]]:
+    """The real shop's order 19 and refund 22: one T-shirt (25 %) back from a 25/12/6 % order."""
+    shop = Shop()
+    shirt = shop.create_product("T-shirt", "TS-001", Decimal("299.00"), 50)
+    coffee = shop.create_product("Kaffe", "KAFFE-500", Decimal("89.00"), 100, tax_class="reduced-rate")
+    book = shop.create_product("Bok", "BOK-01", Decimal("149.00"), 20, tax_class="zero-rate")
+    order = shop.create_order(None, [(shirt["id"], 2), (coffee["id"], 3), (book["id"], 1)])
+    shop.update_order(order["id"], {"status": "completed"})
+    line = order["line_items"][0]  # type: ignore[index]
+    refund = shop.add_refund(order["id"], None, "Returnerad tröja", lines=[(line["id"], 1)])  # type: ignore[arg-type]
+    return shop, order, refund
+
+
+def test_reconcile_compares_a_credit_with_the_refunds_own_figures() -> None:
+    _, order, refund = _mixed_order_with_refund()
+    ref = f"woonox:t:order:{order['id']}"
+    cref = f"{ref}:refund:{refund['id']}"
+    invoices = {ref: [{"DocumentNumber": "1"}], cref: [{"DocumentNumber": "2"}]}
+    right = {"DocumentNumber": "2", "Total": "-299.00", "TotalVAT": "-59.80"}
+    assert compare_with_woocommerce("t", order, SETTINGS, [{"DocumentNumber": "7"}], invoices, [refund],
+                                    {cref: right}) == []
+    # What the real shop's credit invoice 2 was: the right total, VAT spread over 25/12/6 %.
+    spread = {**right, "TotalVAT": "-46.82"}
+    [wrong] = compare_with_woocommerce("t", order, SETTINGS, [], invoices, [refund], {cref: spread})
+    assert (wrong.problem, wrong.expected_vat, wrong.fortnox_vat) == ("credit-mismatch", Decimal("-59.80"),
+                                                                     Decimal("-46.82"))
+    [missing] = compare_with_woocommerce("t", order, SETTINGS, [], {ref: invoices[ref]}, [refund], {})
+    assert missing.problem == "credit-missing"
+
+
+def test_reconcile_names_a_completed_order_never_invoiced_and_a_refunded_order_left_open() -> None:
+    shop, order, _ = _mixed_order_with_refund()
+    ref = f"woonox:t:order:{order['id']}"
+    open_order = [{"DocumentNumber": "6", "ExternalInvoiceReference1": ref}]
+    [not_invoiced] = compare_with_woocommerce("t", order, SETTINGS, open_order, {}, [], {})
+    assert not_invoiced.problem == "not-invoiced"  # the real shop's order 29
+    refunded = shop.create_order(None, [(next(iter(shop.products)), 1)])
+    shop.refund_all(refunded["id"], "Ångrat köp")
+    assert refunded["status"] == "refunded"
+    docs = [{"DocumentNumber": "4", "ExternalInvoiceReference1": f"woonox:t:order:{refunded['id']}"}]
+    [left_open] = compare_with_woocommerce("t", refunded, SETTINGS, docs, {}, [], {})
+    assert (left_open.problem, left_open.documents) == ("open-after-refund", ["4"])  # the real shop's order 27

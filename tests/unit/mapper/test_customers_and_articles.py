@@ -76,7 +76,8 @@ def test_product_becomes_an_article_with_price_without_vat() -> None:
     command = article_command("shop", _product(), DEFAULT)
     assert command is not None
     assert command.body == {"ArticleNumber": "TS-1", "Description": "T-shirt & keps", "EAN": "7310865004703",
-                            "Unit": "st", "StockGoods": True, "Type": "STOCK", "QuantityInStock": D(12)}
+                            "Unit": "st", "StockGoods": True, "Type": "STOCK", "QuantityInStock": D(12),
+                            "VAT": D(25)}  # the rate of its tax class, set on the article
     assert (command.price_list, command.price) == ("A", D("199.20"))
 
 

@@ -29,6 +29,7 @@ from services.ingest.delivery import Decision, Rejection, classify
 from services.ingest.poll_signal import request_poll
 from services.ingest.signature import verify
 from services.ingest.tenant_cache import TenantCache
+from services.ingest.ties import is_tie
 
 __all__ = ["WebhookReceiver"]
 
@@ -118,6 +119,20 @@ class WebhookReceiver:
         log.warning("webhook_body_is_rest_error", tenant=tenant_id, reason=decision.reason)
         return _answer(202, {"status": "poll-scheduled", "reason": decision.reason})
 
+    async def _reread_on_tie(self, tenant_id: str, decision: Decision) -> None:
+        """A second snapshot with the same one-second stamp: have the poller re-read the shop so the
+        last snapshot downstream is WooCommerce's current one (services/ingest/ties.py)."""
+        if self.redis is None or not decision.modified or decision.object_id is None or decision.event == "deleted":
+            return
+        try:
+            if await is_tie(self.redis, self.redis_prefix, tenant_id, decision.resource, decision.object_id,
+                            decision.modified, decision.event_id):
+                await request_poll(self.redis, self.redis_prefix, tenant_id)
+                log.info("same_second_snapshots", tenant=tenant_id, resource=decision.resource,
+                         object_id=decision.object_id, modified=decision.modified)
+        except (RedisError, OSError) as exc:  # the periodic backfill still re-reads
+            log.warning("tie_check_failed", tenant=tenant_id, error=str(exc))
+
     async def _is_our_echo(self, tenant_id: str, decision: Decision) -> bool:
         """The product.updated WooCommerce sends for the woo-writer's own write, known by its content
         (libs/common/woo/edge_keys.py); the mark is used once. Without Redis it is published and
@@ -147,5 +162,6 @@ class WebhookReceiver:
             return _error(503, exc.code or "broker-unavailable", exc.reason)
         if self.dedup is not None:
             await self.dedup.confirm(decision.event_id)
+        await self._reread_on_tie(tenant_id, decision)
         metrics.WEBHOOKS.labels("202").inc()
         return Response(_ACCEPTED, 202, media_type="application/json")

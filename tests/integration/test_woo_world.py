@@ -243,3 +243,30 @@ async def test_watch_leaves_a_webhook_disabled_while_its_endpoint_is_down_as_woo
         [delivered] = [d for d in await w.emulator.dispatcher.flush() if d.topic == "product.updated"]
         assert delivered.outcome == "ok"
         assert hook["failure_count"] == 0  # a successful delivery resets it
+
+
+async def test_same_second_snapshots_are_all_published_and_a_tie_asks_for_a_rest_reread(
+    settings: CommonSettings, topology: Any, database: Any, redis_client: Any
+) -> None:
+    """Three sales of one product in one second (the real shop's 0085/0089/0093: stock 29, 28, 27
+    all stamped 19:26:02): three events, and the tie has the poller re-read the shop."""
+    from libs.common.topology import MAPPER
+    from services.ingest.poll_signal import take_poll_requests
+    from services.woo_emulator.shop import ShopClock
+
+    async with world(settings, database) as w:
+        w.shop.clock = ShopClock(datetime.now(UTC), step=0)
+        mug = w.shop.create_product("Mug", "MUG-1", Decimal("79.00"), 30)
+        await w.emulator.dispatcher.flush()
+        assert await take_poll_requests(redis_client, settings.redis_prefix) == set()
+        for _ in range(3):
+            w.shop.create_order(None, [(mug["id"], 1)])
+            await w.emulator.dispatcher.flush()
+        assert mug["stock_quantity"] == 27
+        assert TENANT in await take_poll_requests(redis_client, settings.redis_prefix)
+        report = await w.backfill.run(TENANT, w.woo)
+        assert report.published.get("product", 0) == 0  # the REST read is the last snapshot already published
+
+    messages = await read_all(settings.rabbitmq_url, topology.queue(MAPPER), until=set())
+    stocks = [json.loads(m.body)["stock_quantity"] for m in messages if m.type == "woo.product.updated"]
+    assert stocks[-3:] == [29, 28, 27]

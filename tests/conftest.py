@@ -20,7 +20,6 @@ from libs.common.topology import Topology
 from tests.servers import Servers, resolve, stop_containers
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")
@@ -110,14 +109,6 @@ async def redis_client(settings: CommonSettings) -> AsyncIterator[aioredis.Redis
     async for key in client.scan_iter(match=f"{settings.redis_prefix}:*", count=1000):
         await client.delete(key)
     await client.aclose()
-
-
-def shared_path(*parts: str) -> Path:
-    """A file of ../shared (read-only input; tests may read it, woonox itself never does)."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.fail(f"{path} is missing: the tests read ../shared beside the clone", pytrace=False)
-    return path
 
 
 os.environ.setdefault("WOONOX_LOG_JSON", "true")

@@ -12,12 +12,13 @@ import aio_pika
 import pytest
 import redis.asyncio as aioredis
 
+from libs.cli.private_servers import binaries_missing
 from libs.common.crypto import generate_key
 from libs.common.settings import CommonSettings
 from libs.common.store.db import drop_schema, make_engine, make_sessionmaker
 from libs.common.store.migrate import upgrade
 from libs.common.topology import Topology
-from tests.servers import Servers, resolve, stop_containers
+from tests.servers import OwnServers, Servers, resolve, start_own, stop_containers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,6 +31,19 @@ def servers() -> Iterator[Servers]:
         pytest.fail(str(exc), pytrace=False)
     yield found
     stop_containers()
+
+
+@pytest.fixture(scope="session")
+def own_servers(servers: Servers) -> Iterator[OwnServers]:
+    """A RabbitMQ node and a redis-server of this session's own, for the tests that restart, kill or
+    flush them; started once, on first use, and removed at the end."""
+    lacking = binaries_missing(["redis", "rabbitmq"])
+    if lacking:
+        pytest.fail(f"fault-injection tests start their own servers; missing: {', '.join(lacking)} "
+                    "(apt-get install redis-server rabbitmq-server)", pytrace=False)
+    own, private = start_own(servers.database_url)
+    yield own
+    private.close()
 
 
 @pytest.fixture

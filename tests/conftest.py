@@ -71,6 +71,21 @@ def service_env(servers: Servers, prefix: str, secret_keys: str) -> dict[str, st
 
 
 @pytest.fixture
+def own_service_env(own_servers: OwnServers, prefix: str, secret_keys: str) -> dict[str, str]:
+    """As `service_env`, on this session's own RabbitMQ and Redis: a fault test module overrides
+    `service_env` with it, so every fixture built on it (settings, topology, redis_client) follows."""
+    return {
+        "RABBITMQ_URL": own_servers.rabbitmq_url,
+        "REDIS_URL": own_servers.redis_url,
+        "DATABASE_URL": own_servers.database_url,
+        "WOONOX_BROKER_PREFIX": prefix,
+        "WOONOX_REDIS_PREFIX": prefix,
+        "WOONOX_DB_SCHEMA": prefix,
+        "WOONOX_SECRET_KEYS": secret_keys,
+    }
+
+
+@pytest.fixture
 def settings(service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> CommonSettings:
     for key, value in service_env.items():
         monkeypatch.setenv(key, value)

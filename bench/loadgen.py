@@ -6,7 +6,7 @@ Each shop sells simple products and variations at 25 %, 12 % and 6 % VAT (tax cl
 processing or on-hold, some are completed later (invoice + payment), some of those get partial
 refunds (credit invoices). Deliveries are flushed like Action Scheduler (merged per object and
 built when sent), a share is never sent or fails (the backfill must catch those,
-../shared/woocommerce/FACTS.md "Webhooks"), and a share is delivered twice.
+WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php), and a share is delivered twice.
 
 All shops are served over HTTP by one in-process server, each under `/<tenant>`, so the poller
 process reads them with the REST API like real shops.

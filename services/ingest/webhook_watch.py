@@ -1,7 +1,8 @@
 """Watch a shop's webhooks through the REST API and re-activate the ones WooCommerce disabled.
 
 WooCommerce disables a webhook on its 7th consecutive failed delivery and never queues what happens
-while it is disabled (../shared/woocommerce/FACTS.md). Re-activating it (which also sends the ping)
+while it is disabled (WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php). Re-activating
+it (which also sends the ping)
 restores the hints; the caller then runs a backfill for what was lost in between, and the event is
 reported (log + metric) so an operator can look for the cause.
 """

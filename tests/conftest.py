@@ -12,13 +12,13 @@ import aio_pika
 import pytest
 import redis.asyncio as aioredis
 
-from libs.cli.private_servers import binaries_missing
+from libs.cli.private_servers import DEFAULTS, binaries_missing
 from libs.common.crypto import generate_key
 from libs.common.settings import CommonSettings
 from libs.common.store.db import drop_schema, make_engine, make_sessionmaker
 from libs.common.store.migrate import upgrade
 from libs.common.topology import Topology
-from tests.servers import OwnServers, Servers, resolve, start_own, stop_containers
+from tests.servers import OwnServers, Servers, private_rabbit, resolve, start_own, stop_containers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,22 +101,27 @@ async def topology(settings: CommonSettings) -> AsyncIterator[Topology]:
     async with connection:
         channel = await connection.channel()
         await topo.delete(channel)
-        for name in _queues_named(settings.broker_prefix + "."):  # per-tenant queues the test created
+        for name in _queues_named(settings.rabbitmq_url, settings.broker_prefix + "."):  # per-tenant queues
             await channel.queue_delete(name)
 
 
-def _queues_named(start: str) -> list[str]:
-    """Queues whose names start with `start`, where rabbitmqctl is at hand (a local server); the
-    tests' own prefixes make anything left elsewhere harmless."""
+def _queues_named(url: str, start: str) -> list[str]:
+    """Queues whose names start with `start`: rabbitmqctl of the node behind `url` where it is at hand
+    (a private node, or the local one on the default port); the tests' own prefixes make anything
+    left elsewhere harmless."""
     import shutil
     import subprocess
 
-    if not shutil.which("rabbitmqctl"):
-        return []
+    rabbit = private_rabbit(url)
     try:
-        out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name"], capture_output=True, text=True,
-                             timeout=30, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
+        if rabbit is not None:
+            out = rabbit.ctl("-q", "list_queues", "name", timeout=30)
+        elif url == DEFAULTS["RABBITMQ_URL"][0] and shutil.which("rabbitmqctl"):
+            out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name"], capture_output=True, text=True,
+                                 timeout=30, check=False).stdout
+        else:
+            return []
+    except (OSError, RuntimeError, subprocess.SubprocessError):
         return []
     return [line.strip() for line in out.splitlines() if line.strip().startswith(start)]
 

@@ -15,6 +15,7 @@ from libs.cli.private_servers import PrivateRabbit, PrivateRedis, PrivateServers
 from libs.cli.private_servers import resolve as resolve_urls
 
 _resolved: list[Resolved] = []
+_own: list[OwnServers] = []
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,20 @@ def start_own(database_url: str) -> tuple[OwnServers, PrivateServers]:
     private.start("redis")
     private.start("rabbitmq")
     assert private.rabbit is not None and private.redis is not None
-    return OwnServers(private.rabbit, private.redis, database_url), private
+    own = OwnServers(private.rabbit, private.redis, database_url)
+    _own.append(own)
+    return own, private
+
+
+def private_rabbit(url: str) -> PrivateRabbit | None:
+    """The private RabbitMQ node behind `url`, if this session started it."""
+    for found in _resolved:
+        if found.private is not None and found.private.rabbit is not None and found.private.rabbit.url == url:
+            return found.private.rabbit
+    for own in _own:
+        if own.rabbit.url == url:
+            return own.rabbit
+    return None
 
 
 def stop_containers() -> None:

@@ -1,8 +1,8 @@
 """The chaos runner: `python -m bench.chaos --help`.
 
 A bounded run of many orders over several tenants (bench/loadgen.py) through the real services as
-processes (bench/chaos_world.py), while it SIGKILLs writers and the mapper, restarts RabbitMQ
-(`rabbitmqctl stop_app` / `start_app`), loses Redis, makes the sandbox answer 5xx and 429 bursts
+processes (bench/chaos_world.py), while it SIGKILLs writers and the mapper, restarts its own RabbitMQ
+node (`rabbitmqctl -n NODE stop_app` / `start_app`), flushes its own Redis, makes the sandbox answer 5xx and 429 bursts
 and drop connections after committing, and expires tokens (bench/chaos_faults.py). Then it waits
 for the queues to drain and checks every invariant (bench/chaos_checks.py), printing a table.
 Exit code 0 only when every invariant holds.
@@ -96,7 +96,7 @@ async def _drain(world: ChaosWorld, config: ChaosConfig, load_end: float) -> dic
         await world.ensure_running()
         for load in world.shops.values():
             await load.flush()
-        depth = await work_queue_depth(world.settings.broker_prefix)
+        depth = await work_queue_depth(world.rabbit, world.settings.broker_prefix)
         latest = await world.journal(last=1)
         top = int(latest[-1]["id"]) if latest else 0
         waited = time.monotonic() - load_end > 2 * config.backfill_seconds

@@ -1,4 +1,4 @@
-"""The invariants of ../shared/design/ARCHITECTURE.md, checked after a chaos run against the truth:
+"""The invariants of docs/architecture.md, checked after a chaos run against the truth:
 the shops' own state (what WooCommerce holds), the sandbox's state and journal (what Fortnox holds
 and was asked), the dead-letter queues and every service's log file."""
 
@@ -21,7 +21,7 @@ __all__ = ["Check", "Expected", "dead_letter_checks", "documents_checks", "expec
            "secrets_check"]
 
 BOOKED = {"processing", "on-hold", "completed"}  # the default create triggers (docs/mapping.md)
-RATE_LIMIT = 25  # requests per 5 s per tenant (../shared/fortnox/FACTS.md)
+RATE_LIMIT = 25  # requests per 5 s per tenant (Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/rate-limits)
 
 
 @dataclass

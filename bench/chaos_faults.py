@@ -2,15 +2,14 @@
 stopped and started, Redis lost, the sandbox's faults (5xx, 429 bursts, drop after commit) and
 expired tokens.
 
-RabbitMQ and Redis may be shared with other work on the machine: the broker is stopped for a few
-seconds only and always started again (also when the run fails), and Redis loses only this
-deployment's keys unless env CI is set, when it is FLUSHALLed (as tests/e2e/test_writer_chaos.py).
+RabbitMQ and Redis are the run's own (bench/chaos_world.py starts them): chaos stops and starts
+only that node (`rabbitmqctl -n` its name, with its own Erlang cookie) and FLUSHALLs only that Redis.
+The broker is always started again, also when the run fails.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import subprocess
 from collections import Counter
@@ -19,32 +18,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.chaos_world import ChaosWorld
+from libs.cli.private_servers import PrivateRabbit
 
 __all__ = ["Chaos", "rabbit_app", "work_queue_depth"]
 
 WORK_GROUPS = (".mapper", ".fortnox-writer")
 
 
-async def rabbit_app(action: str) -> None:
-    """`rabbitmqctl stop_app` / `start_app`."""
-    proc = await asyncio.create_subprocess_exec("rabbitmqctl", action, stdout=subprocess.DEVNULL,
-                                                stderr=subprocess.PIPE)
-    _, err = await proc.communicate()
-    if proc.returncode:
-        raise RuntimeError(f"rabbitmqctl {action} failed: {err.decode(errors='replace')}")
+async def rabbit_app(rabbit: PrivateRabbit, action: str) -> None:
+    """`rabbitmqctl -n NODE stop_app` / `start_app` on the run's own node."""
+    await asyncio.to_thread(rabbit.ctl, action)
 
 
-async def work_queue_depth(prefix: str) -> int:
+async def work_queue_depth(rabbit: PrivateRabbit, prefix: str) -> int:
     """Messages (ready and unacknowledged) in the mapper's and the writers' queues and their retry
     queues; -1 when the broker cannot say."""
-    proc = await asyncio.create_subprocess_exec("rabbitmqctl", "list_queues", "-q", "name", "messages",
-                                                "--no-table-headers", stdout=subprocess.PIPE,
-                                                stderr=subprocess.DEVNULL)
-    out, _ = await proc.communicate()
-    if proc.returncode:
+    try:
+        out = await asyncio.to_thread(rabbit.ctl, "list_queues", "-q", "name", "messages", "--no-table-headers",
+                                      timeout=60)
+    except (RuntimeError, subprocess.SubprocessError, OSError):
         return -1
     total = 0
-    for line in out.decode().splitlines():
+    for line in out.splitlines():
         name, _, count = line.rpartition("\t")
         if name.startswith(prefix + ".") and any(g in name for g in WORK_GROUPS) and not name.endswith(".dlq"):
             total += int(count or 0)
@@ -114,18 +109,14 @@ class Chaos:
             return
         self._rabbit_down = True
         try:
-            await rabbit_app("stop_app")
+            await rabbit_app(self.world.rabbit, "stop_app")
             await asyncio.sleep(self.rabbit_outage)
         finally:
-            await rabbit_app("start_app")
+            await rabbit_app(self.world.rabbit, "start_app")
             self._rabbit_down = False
 
     async def redis_loss(self) -> None:
-        if os.environ.get("CI"):
-            await self.world.redis.flushall()  # CI runs one thing at a time: nothing else is in this Redis
-        else:
-            async for key in self.world.redis.scan_iter(match=f"{self.world.settings.redis_prefix}:*"):
-                await self.world.redis.delete(key)
+        await self.world.redis.flushall()  # the run's own redis-server: nothing else is in it
 
     def plan(self, writers: int) -> list[tuple[float, str, Callable[[], Awaitable[None]]]]:
         """One round: (fraction of the round, name, action)."""
@@ -159,7 +150,7 @@ class Chaos:
     async def calm(self) -> None:
         """No faults left: the broker running, the sandbox answering normally."""
         if self._rabbit_down:
-            await rabbit_app("start_app")
+            await rabbit_app(self.world.rabbit, "start_app")
             self._rabbit_down = False
         self.rules.clear()
         r = await self.world.http.delete(f"{self.world.sandbox_url}/_sandbox/faults")

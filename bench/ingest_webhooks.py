@@ -1,6 +1,6 @@
 """Signed WooCommerce webhooks per second and p50/p99 latency through ingest (HMAC + confirmed publish
 to RabbitMQ + edge dedup in Redis), against a bare endpoint that only answers 202, in the same run on
-the same machine: the ratio is the figure (../shared/design/PERFORMANCE.md).
+the same machine: the ratio is the figure (docs/benchmarks.md).
 
 Both servers run as uvicorn processes (one worker each, as deployed); the load generator is a small
 keep-alive HTTP/1.1 client on raw sockets so that the client's own cost stays low. Every request is a

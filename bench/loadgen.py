@@ -10,7 +10,7 @@ the refunded line is restocked. Like the real shop, every order creation sends o
 identical order.updated and a product.updated per stock line, and the stamps are wall time with
 one-second resolution, so many changes share a stamp. Deliveries are flushed like Action
 Scheduler (merged per object and built when sent), a share is never sent or fails (the backfill
-must catch those, FACTS.md "Webhooks"), and a share is delivered twice.
+must catch those, WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php), and a share is delivered twice.
 
 All shops are served over HTTP by one in-process server, each under `/<tenant>`, so the poller
 process reads them with the REST API like real shops.

@@ -36,7 +36,7 @@ ASYNCAPI = ROOT / "docs" / "asyncapi.json"
 OPENAPI = ROOT / "docs" / "openapi-ingest.json"
 VERSION = "0.1.0"
 
-WooPayload = dict[str, Any]  # WooCommerce's REST JSON exactly as delivered (../shared/woocommerce/FACTS.md)
+WooPayload = dict[str, Any]  # WooCommerce's REST JSON exactly as delivered (WooCommerce REST API docs, https://woocommerce.github.io/woocommerce-rest-api-docs/)
 
 # type -> (payload schema, who publishes it, what it means)
 MESSAGES: dict[str, tuple[Any, str, str]] = {

@@ -12,15 +12,15 @@ import aio_pika
 import pytest
 import redis.asyncio as aioredis
 
+from libs.cli.private_servers import DEFAULTS, binaries_missing
 from libs.common.crypto import generate_key
 from libs.common.settings import CommonSettings
 from libs.common.store.db import drop_schema, make_engine, make_sessionmaker
 from libs.common.store.migrate import upgrade
 from libs.common.topology import Topology
-from tests.servers import Servers, resolve, stop_containers
+from tests.servers import OwnServers, Servers, private_rabbit, resolve, start_own, stop_containers
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +31,19 @@ def servers() -> Iterator[Servers]:
         pytest.fail(str(exc), pytrace=False)
     yield found
     stop_containers()
+
+
+@pytest.fixture(scope="session")
+def own_servers(servers: Servers) -> Iterator[OwnServers]:
+    """A RabbitMQ node and a redis-server of this session's own, for the tests that restart, kill or
+    flush them; started once, on first use, and removed at the end."""
+    lacking = binaries_missing(["redis", "rabbitmq"])
+    if lacking:
+        pytest.fail(f"fault-injection tests start their own servers; missing: {', '.join(lacking)} "
+                    "(apt-get install redis-server rabbitmq-server)", pytrace=False)
+    own, private = start_own(servers.database_url)
+    yield own
+    private.close()
 
 
 @pytest.fixture
@@ -58,6 +71,21 @@ def service_env(servers: Servers, prefix: str, secret_keys: str) -> dict[str, st
 
 
 @pytest.fixture
+def own_service_env(own_servers: OwnServers, prefix: str, secret_keys: str) -> dict[str, str]:
+    """As `service_env`, on this session's own RabbitMQ and Redis: a fault test module overrides
+    `service_env` with it, so every fixture built on it (settings, topology, redis_client) follows."""
+    return {
+        "RABBITMQ_URL": own_servers.rabbitmq_url,
+        "REDIS_URL": own_servers.redis_url,
+        "DATABASE_URL": own_servers.database_url,
+        "WOONOX_BROKER_PREFIX": prefix,
+        "WOONOX_REDIS_PREFIX": prefix,
+        "WOONOX_DB_SCHEMA": prefix,
+        "WOONOX_SECRET_KEYS": secret_keys,
+    }
+
+
+@pytest.fixture
 def settings(service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> CommonSettings:
     for key, value in service_env.items():
         monkeypatch.setenv(key, value)
@@ -73,22 +101,27 @@ async def topology(settings: CommonSettings) -> AsyncIterator[Topology]:
     async with connection:
         channel = await connection.channel()
         await topo.delete(channel)
-        for name in _queues_named(settings.broker_prefix + "."):  # per-tenant queues the test created
+        for name in _queues_named(settings.rabbitmq_url, settings.broker_prefix + "."):  # per-tenant queues
             await channel.queue_delete(name)
 
 
-def _queues_named(start: str) -> list[str]:
-    """Queues whose names start with `start`, where rabbitmqctl is at hand (a local server); the
-    tests' own prefixes make anything left elsewhere harmless."""
+def _queues_named(url: str, start: str) -> list[str]:
+    """Queues whose names start with `start`: rabbitmqctl of the node behind `url` where it is at hand
+    (a private node, or the local one on the default port); the tests' own prefixes make anything
+    left elsewhere harmless."""
     import shutil
     import subprocess
 
-    if not shutil.which("rabbitmqctl"):
-        return []
+    rabbit = private_rabbit(url)
     try:
-        out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name"], capture_output=True, text=True,
-                             timeout=30, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
+        if rabbit is not None:
+            out = rabbit.ctl("-q", "list_queues", "name", timeout=30)
+        elif url == DEFAULTS["RABBITMQ_URL"][0] and shutil.which("rabbitmqctl"):
+            out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name"], capture_output=True, text=True,
+                                 timeout=30, check=False).stdout
+        else:
+            return []
+    except (OSError, RuntimeError, subprocess.SubprocessError):
         return []
     return [line.strip() for line in out.splitlines() if line.strip().startswith(start)]
 
@@ -110,14 +143,6 @@ async def redis_client(settings: CommonSettings) -> AsyncIterator[aioredis.Redis
     async for key in client.scan_iter(match=f"{settings.redis_prefix}:*", count=1000):
         await client.delete(key)
     await client.aclose()
-
-
-def shared_path(*parts: str) -> Path:
-    """A file of ../shared (read-only input; tests may read it, woonox itself never does)."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.fail(f"{path} is missing: the tests read ../shared beside the clone", pytrace=False)
-    return path
 
 
 os.environ.setdefault("WOONOX_LOG_JSON", "true")

@@ -1,27 +1,21 @@
-"""Where the real servers of the integration tests are.
+"""Where the real servers of the integration tests are: libs/cli/private_servers.py decides (the
+given URL, else the default local port, else private servers from the local binaries, else
+testcontainers, else a failure naming the apt-get line for each missing server). Never an in-memory
+stand-in.
 
-Order: the URL in RABBITMQ_URL / REDIS_URL / DATABASE_URL; else a server already answering on its
-default local port (CI and the developer machines run them); else testcontainers, where a Docker
-engine answers; else the test fails with how to provide one. Never an in-memory stand-in.
+Fault-injection tests (broker restarts, Redis loss, chaos) use `own_servers`: a RabbitMQ node and a
+redis-server of their own, so they never stop, restart or flush a server they did not start.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass
-from typing import Any
 
-DEFAULTS = {
-    "RABBITMQ_URL": ("amqp://guest:guest@127.0.0.1:5672/", 5672),
-    "REDIS_URL": ("redis://127.0.0.1:6379/0", 6379),
-    "DATABASE_URL": ("postgresql+asyncpg://postgres@127.0.0.1:5432/test", 5432),
-}
-HOW = (
-    "woonox's integration tests need real RabbitMQ, Redis and PostgreSQL. Set RABBITMQ_URL, REDIS_URL "
-    "and DATABASE_URL, run them locally on their default ports, or run a Docker engine so that "
-    "testcontainers can start them."
-)
+from libs.cli.private_servers import PrivateRabbit, PrivateRedis, PrivateServers, Resolved
+from libs.cli.private_servers import resolve as resolve_urls
+
+_resolved: list[Resolved] = []
+_own: list[OwnServers] = []
 
 
 @dataclass(frozen=True)
@@ -31,65 +25,52 @@ class Servers:
     database_url: str
 
 
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+@dataclass(frozen=True)
+class OwnServers:
+    """RabbitMQ and Redis this test session started; PostgreSQL stays the given one (each test has
+    its own schema, and no fault touches it)."""
 
+    rabbit: PrivateRabbit
+    redis: PrivateRedis
+    database_url: str
 
-def _docker_answers() -> bool:
-    try:
-        import docker  # type: ignore[import-untyped]
+    @property
+    def rabbitmq_url(self) -> str:
+        return self.rabbit.url
 
-        docker.from_env().ping()
-        return True
-    except Exception:
-        return False
-
-
-_containers: list[Any] = []
-
-
-def _container_url(var: str) -> str:
-    if var == "RABBITMQ_URL":
-        from testcontainers.rabbitmq import RabbitMqContainer
-
-        c = RabbitMqContainer("rabbitmq:3.10-management").start()
-        _containers.append(c)
-        return f"amqp://guest:guest@{c.get_container_host_ip()}:{c.get_exposed_port(5672)}/"
-    if var == "REDIS_URL":
-        from testcontainers.redis import RedisContainer
-
-        c = RedisContainer("redis:7").start()
-        _containers.append(c)
-        return f"redis://{c.get_container_host_ip()}:{c.get_exposed_port(6379)}/0"
-    from testcontainers.postgres import PostgresContainer
-
-    c = PostgresContainer("postgres:15", driver="asyncpg").start()
-    _containers.append(c)
-    return str(c.get_connection_url())
+    @property
+    def redis_url(self) -> str:
+        return self.redis.url
 
 
 def resolve() -> Servers:
-    urls: dict[str, str] = {}
-    missing: list[str] = []
-    for var, (default, port) in DEFAULTS.items():
-        if os.environ.get(var):
-            urls[var] = os.environ[var]
-        elif _port_open(port):
-            urls[var] = default
-        else:
-            missing.append(var)
-    if missing:
-        if not _docker_answers():
-            raise RuntimeError(f"{HOW} Missing: {', '.join(missing)}.")
-        for var in missing:
-            urls[var] = _container_url(var)
-    return Servers(urls["RABBITMQ_URL"], urls["REDIS_URL"], urls["DATABASE_URL"])
+    found = resolve_urls()
+    _resolved.append(found)
+    return Servers(found.urls["RABBITMQ_URL"], found.urls["REDIS_URL"], found.urls["DATABASE_URL"])
+
+
+def start_own(database_url: str) -> tuple[OwnServers, PrivateServers]:
+    private = PrivateServers()
+    private.start("redis")
+    private.start("rabbitmq")
+    assert private.rabbit is not None and private.redis is not None
+    own = OwnServers(private.rabbit, private.redis, database_url)
+    _own.append(own)
+    return own, private
+
+
+def private_rabbit(url: str) -> PrivateRabbit | None:
+    """The private RabbitMQ node behind `url`, if this session started it."""
+    for found in _resolved:
+        if found.private is not None and found.private.rabbit is not None and found.private.rabbit.url == url:
+            return found.private.rabbit
+    for own in _own:
+        if own.rabbit.url == url:
+            return own.rabbit
+    return None
 
 
 def stop_containers() -> None:
-    while _containers:
-        _containers.pop().stop()
+    """Stop whatever `resolve` started (private servers or containers)."""
+    while _resolved:
+        _resolved.pop().close()

@@ -1,6 +1,6 @@
 """`woonox connect TENANT`: give woonox access to the shop's Fortnox company.
 
-Three ways, as Fortnox offers them (../shared/fortnox/FACTS.md, "Authentication"):
+Three ways, as Fortnox offers them (Fortnox developer docs, https://www.fortnox.se/developer/authorization):
 
     woonox connect my-shop                       print the consent link; Fortnox sends the user back to
                                                  ingest's /admin/fortnox/callback, which stores the tokens

@@ -1,7 +1,8 @@
 """`woonox demo` (`make demo`): one Swedish WooCommerce order through the whole pipeline.
 
-Local RabbitMQ, Redis and PostgreSQL (RABBITMQ_URL / REDIS_URL / DATABASE_URL, default the local
-ports) and the four services as processes: the Fortnox sandbox, ingest, mapper and fortnox-writer.
+RabbitMQ, Redis and PostgreSQL as libs/cli/private_servers.py finds them (RABBITMQ_URL / REDIS_URL /
+DATABASE_URL, else the local default ports, else private servers it starts and removes afterwards, else
+testcontainers) and the four services as processes: the Fortnox sandbox, ingest, mapper and fortnox-writer.
 The demo owns its own names (broker prefix, Redis prefix, database schema `woonox_demo`) and resets
 them first, so it can run again and again beside anything else.
 """
@@ -13,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import tempfile
 import time
@@ -26,6 +28,7 @@ import typer
 from rich.table import Table
 
 from libs.cli.context import console, err_console
+from libs.cli.private_servers import resolve
 from libs.cli.stack import Stack
 from libs.common.commands import external_reference
 from libs.common.crypto import SecretBox, generate_key
@@ -120,6 +123,21 @@ def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the Fortnox order")] = 60.0,
 ) -> None:
     """Run ingest, mapper, fortnox-writer and the Fortnox sandbox; book one WooCommerce order."""
+    try:
+        servers = resolve()
+    except (RuntimeError, TimeoutError, OSError) as exc:
+        err_console.print(f"[red]demo failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if servers.private is not None:
+        console.print(f"[dim]private servers in {servers.private.root} (removed afterwards)[/dim]")
+    os.environ.update(servers.urls)  # CommonSettings and the services' processes read them
+    try:
+        _demo(keep, order_file, timeout)
+    finally:
+        servers.close()
+
+
+def _demo(keep: bool, order_file: Path, timeout: float) -> None:
     base = CommonSettings()
     keys = base.secret_keys.get_secret_value() or generate_key()
     webhook_secret = secrets.token_urlsafe(24)

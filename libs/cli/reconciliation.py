@@ -2,7 +2,8 @@
 
 Every document the writer creates carries `ExternalInvoiceReference1 = woonox:<tenant>:order:<id>`
 (libs/common/commands.external_reference), compared exactly since Fortnox's filter is a substring
-match (../shared/fortnox/FACTS.md, Lists). For each WooCommerce order changed since a date whose
+match (Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/parameters). For
+each WooCommerce order changed since a date whose
 status makes a document (the shop's triggers), reconcile looks for that reference among the
 tenant's Fortnox documents of the shop's kind and reports:
 

@@ -3,7 +3,7 @@
 A command is level-triggered: it says what the Fortnox document for one WooCommerce order snapshot
 must look like, not what to do. The writer compares it with what Fortnox holds and converges, so
 duplicates, replays and reordering end in one document per (tenant, order, kind). Bodies use
-Fortnox's own field names (../shared/fortnox/FACTS.md, "Resources the integration uses").
+Fortnox's own field names (Fortnox API v3 reference, https://apps.fortnox.se/apidocs).
 
 Routing keys (message types):
     fortnox.command.document   DocumentCommand

@@ -46,7 +46,7 @@ _DROP_ON_REPLAY = {*DEAD_LETTER_HEADERS, H_LAST_ERROR, H_BUSY, "x-death", "x-fir
 H_REPLAYS = "x-replays"
 MAX_PREFETCH = 60_000  # AMQP's prefetch count is a short; larger DLQs are worked in several runs
 QUIET_SECONDS = 1.0
-BATCH = 50  # confirms in flight at once (../shared/design/PERFORMANCE.md: never await each alone)
+BATCH = 50  # confirms in flight at once (docs/benchmarks.md: never await each alone)
 
 
 def plain(value: Any) -> Any:

@@ -2,7 +2,7 @@
 
 On the wire the envelope lives in AMQP properties and headers and the body is the payload's JSON,
 untouched: ingest passes WooCommerce's raw bytes through instead of parsing and re-serialising
-them (../shared/design/PERFORMANCE.md: everything here is bound by Python CPU).
+them (docs/benchmarks.md: everything here is bound by Python CPU).
 
     message_id      Envelope.id (deterministic where the source gives one: a replay keeps its id)
     correlation_id  Envelope.correlation_id (the WooCommerce delivery id where there is one)

@@ -30,7 +30,8 @@ __all__ = ["BookingLine", "Overview", "TenantHealth", "audit_trail", "overview",
 
 # The writers' limiter window (services/fortnox_writer/settings.py rate_window: 5.1 s).
 RATE_WINDOW_MS = 5100
-# Fortnox access tokens live one hour (../shared/fortnox/FACTS.md); the writer refreshes ahead.
+# Fortnox access tokens live one hour (Fortnox developer docs,
+# https://www.fortnox.se/developer/authorization); the writer refreshes ahead.
 EXPIRING = timedelta(minutes=5)
 
 

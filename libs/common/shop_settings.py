@@ -3,8 +3,9 @@
 Stored as JSON in the tenant's row of the store of record (`tenants.settings`), loaded from a file
 with `woonox tenant add --settings FILE` or `woonox map ... --settings FILE`. `ShopSettings()` alone
 is a sound Swedish default (BAS accounts, prices as the shop has them, new orders become Fortnox
-orders); every account is configurable because sources disagree on some (../shared/fortnox/FACTS.md,
-"Swedish VAT and accounts"). Unknown keys are rejected so a typo is an error, not a silent default.
+orders); every account is configurable because sources disagree on some (Mervärdesskattelag (2023:200) and
+the BAS chart of accounts, https://www.bas.se). Unknown keys are rejected so a typo is an error, not a
+silent default.
 The file format is documented in docs/mapping.md.
 
 Read by the mapper (documents, accounts, customers, articles) and by the writer (customer mode,

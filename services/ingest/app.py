@@ -115,7 +115,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
             await engine.dispose()
 
     # redirect_slashes=False: WooCommerce does not follow redirects, so a redirect would silently
-    # lose every delivery (../shared/woocommerce/FACTS.md).
+    # lose every delivery (WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php).
     app = FastAPI(title="woonox ingest", lifespan=lifespan, redirect_slashes=False)
     app.add_middleware(WebhookFastPath, endpoint=receiver.handle)
     app.include_router(health_routes(ready))

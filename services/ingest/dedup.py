@@ -8,7 +8,7 @@ broker confirmed; a crash in between therefore blocks a replay for `PENDING_SECO
 failed publish releases the claim at once, so the next delivery or the backfill gets through.
 
 Claims of concurrent deliveries travel together, one pipeline per turn of the event loop, and
-confirmations are written in the background the same way (../shared/design/PERFORMANCE.md: the
+confirmations are written in the background the same way (docs/benchmarks.md: the
 Redis client's CPU per round trip is the cost, not Redis). A lost confirmation leaves a pending key
 that simply expires.
 """

@@ -1,7 +1,7 @@
 """What one signed WooCommerce delivery means: which event, which object, publish or not.
 
 Pure functions, no I/O: `classify` turns (tenant, topic, raw body) into a `Decision` the HTTP layer
-acts on. Rules from ../shared/woocommerce/FACTS.md ("Webhooks"):
+acts on. Rules from WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php:
 - topics are `<resource>.<event>`; woonox uses order, product (variations included) and customer;
 - `*.deleted` carries only `{"id": N}` (for orders and products it means *moved to trash*);
 - a signed body that is a REST error names no object: it is a hint to poll, never data;

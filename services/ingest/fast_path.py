@@ -1,5 +1,5 @@
 """An ASGI middleware that hands `POST /webhooks/woocommerce/{tenant}` straight to the receiver,
-before FastAPI's router and exception wrappers (../shared/design/PERFORMANCE.md: FastAPI's per-request
+before FastAPI's router and exception wrappers (docs/benchmarks.md: FastAPI's per-request
 cost is about twice Starlette's, and this is the one hot path). Every other request goes on to FastAPI.
 A trailing slash is accepted rather than redirected: WooCommerce does not follow redirects."""
 

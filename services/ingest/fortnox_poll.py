@@ -1,5 +1,6 @@
 """Fortnox → WooCommerce: poll each tenant's changed articles (`/3/articles?lastmodified=`,
-../shared/fortnox/FACTS.md) and publish `fortnox.article.changed` (body `{"Article": {...}}`, as the
+Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/websockets) and publish
+`fortnox.article.changed` (body `{"Article": {...}}`, as the
 mapper reads it); the mapper turns it into `woo.command.stock` for the woo-writer.
 
 - Only tenants whose settings sync products from Fortnox (`products.direction` fortnox-to-woo or both).

@@ -1,5 +1,6 @@
 """Asking the backfill to poll a shop now, e.g. after WooCommerce sent a signed REST error instead of
-an object (../shared/woocommerce/FACTS.md: "Only polling catches these")."""
+an object (WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php fires on none of them:
+only polling catches these)."""
 
 from __future__ import annotations
 

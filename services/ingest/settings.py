@@ -16,7 +16,7 @@ class IngestSettings(CommonSettings):
     # WooCommerce orders with hundreds of lines stay well under this; anything larger is refused
     # with 413 before it is read into memory.
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)
-    # The hot path must not ask PostgreSQL on every delivery (../shared/design/PERFORMANCE.md);
+    # The hot path must not ask PostgreSQL on every delivery (docs/benchmarks.md);
     # a changed secret is picked up within this many seconds.
     tenant_cache_seconds: float = Field(5.0, ge=0)
     # Edge dedup costs a Redis round trip per delivery; it only makes replays cheap (never correctness).

@@ -1,5 +1,6 @@
 """WooCommerce webhook signatures: base64 HMAC-SHA256 of the raw body, keyed with the webhook's
-secret (../shared/woocommerce/FACTS.md, "Webhooks"). Verified before the body is parsed, compared in
+secret (WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php). Verified before the body is
+parsed, compared in
 constant time so the answer time leaks nothing about the expected value."""
 
 from __future__ import annotations

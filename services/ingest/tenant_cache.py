@@ -1,7 +1,7 @@
 """Tenants' webhook secrets, cached in memory for a few seconds.
 
 Every delivery needs its tenant's secret; asking PostgreSQL each time would cost a round trip on the
-hot path (../shared/design/PERFORMANCE.md). Unknown tenants are cached too, so a flood of deliveries
+hot path (docs/benchmarks.md). Unknown tenants are cached too, so a flood of deliveries
 for a wrong URL cannot hammer the database. Concurrent misses for one tenant share one query.
 """
 

@@ -3,7 +3,7 @@
 Order of work: tenant (404) -> size (413) -> ping (200) -> signature on the raw body (401) ->
 topic and body (400) -> edge dedup -> confirmed publish (503 if the broker cannot confirm) -> 202.
 It is a plain Starlette endpoint, not a FastAPI route: FastAPI's per-request machinery costs about as
-much as the HMAC and the publish together (../shared/design/PERFORMANCE.md). The raw body is
+much as the HMAC and the publish together (docs/benchmarks.md). The raw body is
 published unchanged. Nothing is published for any 4xx.
 """
 

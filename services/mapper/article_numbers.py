@@ -1,8 +1,8 @@
 """ArticleNumber = the WooCommerce SKU, validated the way Fortnox needs it.
 
 Fortnox: a string of at most 50 characters; the allowed set is undocumented, so woonox keeps to
-letters, digits and `-+/._` as the existing integrations do (../shared/fortnox/FACTS.md,
-"Articles"). A SKU outside that is a permanent error naming the product, never silently altered:
+letters, digits and `-+/._` as the existing integrations do (Fortnox API v3 reference, https://apps.fortnox.se/apidocs,
+Articles). A SKU outside that is a permanent error naming the product, never silently altered:
 a changed number would no longer match the shop's own.
 """
 

@@ -1,7 +1,8 @@
 """Customers: a WooCommerce order's (or customer's) billing data → a Fortnox Customer body.
 
 Private or company (billing company or an organisation number makes a company), the VAT number
-from the meta keys the usual plugins use (../shared/woocommerce/FACTS.md "Customers"), VATType by
+from the meta keys the usual plugins use (WooCommerce REST API docs,
+https://woocommerce.github.io/woocommerce-rest-api-docs/#customers, meta_data), VATType by
 region (services.mapper.regions), and the keys the writer matches an existing customer on (email,
 organisation number; Fortnox cannot search by ExternalReference, FACTS.md "Customers"). Guests
 (customer_id 0) match by email only.

@@ -3,7 +3,7 @@
 Each line keeps WooCommerce's own string amounts as Decimals: `subtotal` (before coupons) and
 `total` (after coupons, which WooCommerce has already spread over the items, each at its own VAT
 rate), both without VAT, and their taxes. Coupon lines carry no money of their own for booking:
-the items already carry the discount (../shared/woocommerce/FACTS.md "Orders").
+the items already carry the discount (WooCommerce REST API docs, https://woocommerce.github.io/woocommerce-rest-api-docs/#orders).
 """
 
 from __future__ import annotations

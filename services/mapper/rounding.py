@@ -1,7 +1,8 @@
 """Money and rounding: the one place that says how amounts are read, rounded and totalled.
 
 WooCommerce sends amounts as strings ("29.35"); `line_items[].price` is an unrounded float and is
-never booked from (../shared/woocommerce/FACTS.md, "Orders"). Everything here is `Decimal`.
+never booked from (WooCommerce REST API docs,
+https://woocommerce.github.io/woocommerce-rest-api-docs/#orders). Everything here is `Decimal`.
 
 Fortnox computes a document's totals itself from its rows (FACTS.md: Total, TotalVAT, Net and
 RoundOff are read-only). woonox fixes that arithmetic here, the same as the emulator

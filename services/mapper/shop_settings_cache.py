@@ -1,7 +1,7 @@
 """Each tenant's ShopSettings, read from the store of record and kept for a few seconds.
 
 Mapping is CPU-bound and every order needs its shop's settings; a PostgreSQL round trip per
-message would dominate (../shared/design/PERFORMANCE.md). A settings change applies within the
+message would dominate (docs/benchmarks.md). A settings change applies within the
 TTL. An unknown tenant or settings that do not validate are permanent errors (dead letter with the
 reason): waiting will not fix them, a human will.
 """

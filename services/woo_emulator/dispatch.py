@@ -1,4 +1,5 @@
-"""Webhook deliveries the way WooCommerce makes them (../shared/woocommerce/FACTS.md, "Webhooks"):
+"""Webhook deliveries the way WooCommerce makes them (WooCommerce source,
+plugins/woocommerce/includes/class-wc-webhook.php):
 
 - queued per (webhook, object): a new change while one delivery waits is merged into it, and the
   body is built when sent, so it carries the latest state (or a signed REST error if the object is

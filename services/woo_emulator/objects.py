@@ -1,6 +1,6 @@
 """WooCommerce-shaped objects (REST API v3) the emulator serves: orders, products, variations,
 customers, refunds and notes. Amounts are strings as WooCommerce sends them (computed in Decimal);
-`line_items[].price` is a number, as in WooCommerce (../shared/woocommerce/FACTS.md)."""
+`line_items[].price` is a number, as in WooCommerce (WooCommerce REST API docs, https://woocommerce.github.io/woocommerce-rest-api-docs/#orders)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The WooCommerce REST API v3 routes the emulator answers, with WooCommerce's paging headers, filters
-and error bodies (../shared/woocommerce/FACTS.md, "REST API v3")."""
+and error bodies (WooCommerce REST API docs, https://woocommerce.github.io/woocommerce-rest-api-docs/)."""
 
 from __future__ import annotations
 

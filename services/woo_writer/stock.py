@@ -11,7 +11,7 @@ Two guards against echo loops (a change we wrote must not come back as a new cha
    lost the mark, the echo reaches the mapper once and converges (its values equal Fortnox's), so
    correctness does not depend on it.
 Writes go through the batch endpoint (`POST /products/batch`, or the parent's
-`/variations/batch` for a variation; ../shared/woocommerce/FACTS.md).
+`/variations/batch` for a variation; WooCommerce REST API docs, https://woocommerce.github.io/woocommerce-rest-api-docs/).
 """
 
 from __future__ import annotations

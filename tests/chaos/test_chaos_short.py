@@ -2,10 +2,10 @@
 
 Four shops, 160 orders (mixed VAT, new and returning customers and guests, variations, completions
 with payment, partial refunds) delivered as WooCommerce webhooks with dropped, failed and duplicate
-deliveries, while a writer is SIGKILLed twice and the mapper once, RabbitMQ's app is stopped for a
-few seconds, Redis loses this deployment's keys (FLUSHALL under CI), the sandbox answers a 5xx
-burst, 429 bursts and drops connections after committing, and one tenant's tokens expire. Then
-every invariant of ARCHITECTURE.md must hold (bench/chaos_checks.py).
+deliveries, while a writer is SIGKILLed twice and the mapper once, the run's own RabbitMQ node is
+stopped for a few seconds, the run's own Redis is FLUSHALLed (bench/chaos_world.py starts both),
+the sandbox answers a 5xx burst, 429 bursts and drops connections after committing, and one
+tenant's tokens expire. Then every invariant of docs/architecture.md must hold (bench/chaos_checks.py).
 """
 
 from __future__ import annotations

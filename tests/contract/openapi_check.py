@@ -1,4 +1,5 @@
-"""Checking sandbox traffic against Fortnox's OpenAPI document (../shared/fortnox/openapi.json).
+"""Checking sandbox traffic against Fortnox's OpenAPI document: the copy packaged with the sandbox,
+which tests/contract/test_sandbox_contract.py proves to be Fortnox's published one, byte for byte.
 
 Independent of the sandbox's own validator: the schema of each call is looked up by path and method
 in the document itself, and on top of the schema every field the sandbox *sends* must be declared
@@ -9,11 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from importlib import resources
 from typing import Any
 
 from jsonschema import Draft7Validator
-
-from tests.conftest import shared_path
 
 # Where the sandbox deliberately differs from the document; each with its reason (docs/sandbox.md).
 RESPONSE_DEVIATIONS: dict[tuple[str, str], tuple[str, str]] = {
@@ -32,7 +32,8 @@ def _shape(path: str) -> str:
 
 class OpenApi:
     def __init__(self) -> None:
-        self.doc: dict[str, Any] = json.loads(shared_path("fortnox", "openapi.json").read_text(encoding="utf-8"))
+        document = resources.files("services.fortnox_sandbox").joinpath("openapi/openapi.json")
+        self.doc: dict[str, Any] = json.loads(document.read_text(encoding="utf-8"))
         self.schemas: dict[str, Any] = self.doc["components"]["schemas"]
         self.paths = {_shape(p): ops for p, ops in self.doc["paths"].items()}
 

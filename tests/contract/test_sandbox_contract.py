@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import shared_path
 from tests.contract.openapi_check import OpenApi
+from tests.fixtures import original_digests, sha256_of
 
 
 class Driver:
@@ -42,8 +42,9 @@ class Driver:
 def test_the_packaged_document_is_fortnox_s() -> None:
     from importlib import resources
 
-    packaged = resources.files("services.fortnox_sandbox").joinpath("openapi/openapi.json").read_bytes()
-    assert packaged == shared_path("fortnox", "openapi.json").read_bytes()
+    packaged = resources.files("services.fortnox_sandbox").joinpath("openapi/openapi.json")
+    with resources.as_file(packaged) as path:
+        assert sha256_of(path) == original_digests()["fortnox/openapi.json"]
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The status page in a real browser (Debian's chromium driven by Playwright): a user sees the
+"""The status page in a real browser (Chromium driven by Playwright): a user sees the
 tenants and their health, the queues, the recent bookings and the dead letter with its reason, and
 the Replay button sends it back (it is handled, the DLQ is empty). Screenshots go to
 test-output/<test name>/."""
@@ -6,9 +6,11 @@ test-output/<test name>/."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -60,10 +62,31 @@ async def base_url(settings: CommonSettings, database: async_sessionmaker[AsyncS
     await task
 
 
+INSTALL_CHROMIUM = ("no Chromium: set CHROMIUM to its path, or install Debian's (apt-get install chromium) "
+                    "or Playwright's (.venv/bin/playwright install chromium)")
+
+
+def _chromium(playwright_own: str) -> str | None:
+    """$CHROMIUM, else Debian's /usr/bin/chromium, else the browser Playwright installed itself."""
+    for candidate in (os.environ.get("CHROMIUM", ""), "/usr/bin/chromium", playwright_own):
+        if candidate and os.access(candidate, os.X_OK) and Path(candidate).is_file():
+            return candidate
+    return None
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            own = p.chromium.executable_path
+        except Exception:  # Playwright raises when it has no browser of its own
+            own = ""
+        found = _chromium(own)
+        if found is None:
+            if os.environ.get("CI"):  # CI installs Chromium (.ci/run): there, a missing one is a failure
+                pytest.fail(INSTALL_CHROMIUM, pytrace=False)
+            pytest.skip(INSTALL_CHROMIUM)
+        b = await p.chromium.launch(executable_path=found, args=CHROMIUM_ARGS)
         yield b
         await b.close()
 

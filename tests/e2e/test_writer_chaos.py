@@ -8,15 +8,22 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
 from libs.common.store.models import FortnoxToken, TenantRow
 from tests.e2e.writer_stack import WriterWorld, shuffled_triples, wait_until
 from tests.writer_harness import order_command
+
+
+@pytest.fixture
+def service_env(own_service_env: dict[str, str]) -> dict[str, str]:
+    """This module flushes Redis: its own redis-server and RabbitMQ node (tests/servers.py)."""
+    return own_service_env
+
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 FAST_RECOVERY = {"WOONOX_HTTP_TIMEOUT": "5",
@@ -69,11 +76,7 @@ async def test_sigkill_and_redis_loss_mid_batch(world: WriterWorld) -> None:
     await wait_until(lambda: at_least(30), timeout=120, what="30 orders", world=world)
     world.stack.kill("writer-0")  # SIGKILL mid-batch: its unacked messages come back
     await wait_until(lambda: at_least(60), timeout=120, what="60 orders", world=world)
-    if os.environ.get("CI"):
-        await world.redis.flushall()  # CI runs one test at a time: nothing else is in this Redis
-    else:  # on a shared developer machine, lose only this deployment's keys: the same for woonox
-        async for key in world.redis.scan_iter(match=f"{world.settings.redis_prefix}:*"):
-            await world.redis.delete(key)
+    await world.redis.flushall()  # this session's own redis-server (service_env above): nothing else is in it
     world.stack.start("writer-3", "woonox-writer", extra_env=FAST_RECOVERY)
     world.stack.wait_ready("writer-3", timeout=60)
 

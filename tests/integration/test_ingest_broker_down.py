@@ -2,18 +2,18 @@
 and once it is back every accepted delivery is in the mapper's queue and one backfill run brings
 every change that was refused. docs/ingest.md explains why 503 + backfill and not a local spool.
 
-RabbitMQ is shared with other tests on this machine: the outage is kept to a few seconds and the
-broker is restarted in a `finally`."""
+The broker stopped is this session's own RabbitMQ node (tests/servers.py), never the given one; it
+is started again in a `finally`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import random
-import subprocess
 from typing import Any
 
 import httpx
+import pytest
 
 from libs.common.settings import CommonSettings
 from libs.common.topology import MAPPER, Topology
@@ -21,10 +21,12 @@ from services.ingest.delivery import classify
 from services.ingest.webhook_watch import endpoint_answers, reactivate_disabled
 from tests.integration.broker_helpers import wait_for
 from tests.integration.test_woo_world import TENANT, World, final_snapshot_ids, make_changes, read_all, world
+from tests.servers import OwnServers
 
 
-def rabbitmqctl(command: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", command], check=True, timeout=60, capture_output=True)
+@pytest.fixture
+def service_env(own_service_env: dict[str, str]) -> dict[str, str]:
+    return own_service_env
 
 
 async def burst(w: World, stop: asyncio.Event) -> None:
@@ -42,7 +44,7 @@ async def burst(w: World, stop: asyncio.Event) -> None:
 
 
 async def test_broker_outage_during_burst_loses_nothing(
-    settings: CommonSettings, topology: Topology, database: Any, redis_client: Any
+    settings: CommonSettings, topology: Topology, database: Any, redis_client: Any, own_servers: OwnServers
 ) -> None:
     async with world(settings, database) as w:
         await make_changes(w, 200)
@@ -59,7 +61,7 @@ async def test_broker_outage_during_burst_loses_nothing(
             await wait_for(some_accepted, what="deliveries accepted before the outage")
             refused_before = sum(d.status == 503 for d in log)
             try:
-                await asyncio.to_thread(rabbitmqctl, "stop_app")
+                await asyncio.to_thread(own_servers.rabbit.ctl, "stop_app")
 
                 async def refusing() -> bool:
                     return sum(d.status == 503 for d in log) >= refused_before + 10
@@ -67,7 +69,7 @@ async def test_broker_outage_during_burst_loses_nothing(
                 await wait_for(refusing, what="deliveries refused while RabbitMQ is down")
                 assert (await ingest.get("/readyz")).status_code == 503
             finally:
-                await asyncio.to_thread(rabbitmqctl, "start_app")
+                await asyncio.to_thread(own_servers.rabbit.ctl, "start_app")
 
             async def reconnected() -> bool:
                 return bool(w.app.state.ready())

@@ -18,7 +18,7 @@ from libs.common.store.tenants import TenantNew, TenantStore
 from libs.common.topology import FORTNOX_WRITER, MAPPER, WOO_WRITER, Topology
 from services.mapper.app import build_service
 from services.mapper.settings import MapperSettings
-from tests.conftest import shared_path
+from tests.fixtures import fixture_path
 from tests.integration.broker_helpers import drain, header, tenant_queue
 
 TENANT = "shop-b"
@@ -39,8 +39,8 @@ async def test_products_customers_and_stock_changes_become_commands(
     product = {"id": 500, "name": "Kaffe", "type": "simple", "sku": "KAFFE-450", "regular_price": "89.00",
                "tax_class": "zero-rate", "manage_stock": True, "stock_quantity": 40,
                "date_modified_gmt": "2026-05-01T10:00:00"}
-    customer = shared_path("woocommerce", "samples", "customer--retrieve-a-customer.json").read_bytes()
-    no_sku = shared_path("woocommerce", "samples", "product--retrieve-a-product.json").read_bytes()
+    customer = fixture_path("woocommerce", "samples", "customer--retrieve-a-customer.json").read_bytes()
+    no_sku = fixture_path("woocommerce", "samples", "product--retrieve-a-product.json").read_bytes()
     change = {"Article": {"ArticleNumber": "KAFFE-450", "QuantityInStock": 38, "SalesPrice": 89, "VAT": 0},
               "woo_product_id": 500}
 

@@ -21,7 +21,8 @@ from services.fortnox_writer.articles import apply_article
 from services.fortnox_writer.documents import apply_document
 from services.mapper.articles import article_command
 from services.mapper.orders import order_command
-from tests.conftest import ROOT, shared_path
+from tests.conftest import ROOT
+from tests.fixtures import fixture_path
 from tests.writer_harness import add_tenant, create_company, writer_handlers
 
 SANDBOX = "http://sandbox.test"
@@ -34,7 +35,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def _product(**changes: Any) -> dict[str, Any]:
-    product = json.loads(shared_path("woocommerce", "samples", "product--retrieve-a-product.json").read_text())
+    product = json.loads(fixture_path("woocommerce", "samples", "product--retrieve-a-product.json").read_text())
     product.update({"sku": "MUG-BLUE-1", "regular_price": "125.00", "manage_stock": True, "stock_quantity": 12,
                     "type": "simple", **changes})
     return dict(product)

@@ -32,7 +32,7 @@ __all__ = [
     "parse_error_body",
 ]
 
-# Codes from ../shared/fortnox/FACTS.md, "Errors".
+# Codes from Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/errors.
 CODE_SYSTEM_EXCEPTION = "1000003"
 CODE_NO_SCOPE = "2000663"
 CODE_NO_LICENCE = "2001101"

@@ -1,5 +1,6 @@
-"""Connecting a tenant to Fortnox: OAuth2 authorization-code flow (../shared/fortnox/FACTS.md,
-"Authentication"). The operator opens `connect`, which redirects to the consent page of the tenant's
+"""Connecting a tenant to Fortnox: OAuth2 authorization-code flow (Fortnox developer docs,
+https://www.fortnox.se/developer/authorization). The operator opens `connect`, which redirects to the
+consent page of the tenant's
 `fortnox_auth_url` with a one-time `state` kept in Redis for the code's 10 minutes; Fortnox redirects
 back to `callback`, which swaps the code for a token pair at `/oauth-v1/token` (HTTP Basic with the
 client id and secret) and stores it encrypted through `TokenManager.store`."""

@@ -1,7 +1,8 @@
 """Fortnox's rate limit, shared by every writer replica through Redis.
 
 Fortnox allows 25 requests per 5 seconds per (client app, tenant), as a sliding window, and
-answers 429 past it with no headers (../shared/fortnox/FACTS.md, "Rate limit"). The limiter keeps
+answers 429 past it with no headers (Fortnox developer docs,
+https://www.fortnox.se/developer/guides-and-good-to-know/rate-limits). The limiter keeps
 an exact sliding log in Redis (ratelimit.lua, one round trip per request, the server's clock), so
 no number of replicas can exceed it.
 

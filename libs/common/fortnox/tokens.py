@@ -1,6 +1,6 @@
 """Fortnox OAuth2 tokens: PostgreSQL is the record, Redis a cache, one refresh at a time.
 
-Refresh tokens are single-use and rotating (../shared/fortnox/FACTS.md, "Authentication"): two
+Refresh tokens are single-use and rotating (Fortnox developer docs, https://www.fortnox.se/developer/authorization): two
 replicas refreshing at once lock the tenant out until a human re-consents. So:
 
 1. An access token is taken from memory, else Redis (encrypted, expiring before the token does),

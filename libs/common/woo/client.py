@@ -1,5 +1,5 @@
 """WooCommerce REST API v3 over httpx: Basic auth, paging, `modified_after` with `dates_are_gmt`,
-retries with growing delay on 5xx, 429 and timeouts (../shared/woocommerce/FACTS.md, "REST API v3").
+retries with growing delay on 5xx, 429 and timeouts (WooCommerce REST API docs, https://woocommerce.github.io/woocommerce-rest-api-docs/).
 
 Errors are translated at this boundary: what a retry may fix becomes `TransientError` once the
 retries are spent; a 4xx becomes `PermanentError` carrying WooCommerce's own code and message.

@@ -11,7 +11,7 @@ from libs.common.errors import PermanentError
 
 __all__ = ["MAX_PER_PAGE", "Page", "json_body"]
 
-MAX_PER_PAGE = 100  # WooCommerce refuses per_page above 100 (../shared/woocommerce/FACTS.md)
+MAX_PER_PAGE = 100  # WooCommerce refuses per_page above 100 (WooCommerce REST API docs, https://woocommerce.github.io/woocommerce-rest-api-docs/#pagination)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from libs.cli.main import app
 from libs.common import jsonmoney
-from tests.conftest import shared_path
+from tests.fixtures import fixture_path, original_digests, sha256_of
 
 ROOT = Path(__file__).resolve().parents[3]
 runner = CliRunner()
@@ -31,10 +31,10 @@ def test_examples_print_the_document_and_a_passing_check(name: str) -> None:
     assert isinstance(out["document"]["OrderRows"][0]["Price"], Decimal)  # a JSON number, exact digits
 
 
-def test_the_shared_examples_are_the_ones_in_the_repo() -> None:
+def test_the_repo_examples_are_the_published_ones() -> None:
+    digests = original_digests()
     for name in ("se-private-mixed-vat.json", "se-company-excl-vat-coupon.json", "eu-business-reverse-charge.json"):
-        assert json.loads((ROOT / "examples" / name).read_text()) == json.loads(
-            shared_path("woocommerce", "examples", name).read_text())
+        assert sha256_of(ROOT / "examples" / name) == digests[f"woocommerce/examples/{name}"], name
 
 
 def test_table_output_shows_the_check() -> None:
@@ -45,7 +45,7 @@ def test_table_output_shows_the_check() -> None:
 
 
 def test_us_order_without_sku_fails_clearly_and_books_as_export_when_allowed(tmp_path: Path) -> None:
-    order = str(shared_path("woocommerce", "samples", "order--retrieve-an-order.json"))
+    order = str(fixture_path("woocommerce", "samples", "order--retrieve-an-order.json"))
     result = runner.invoke(app, ["map", "order", order])
     assert result.exit_code == 1
     assert "'Woo Single #1' (product 93) has no SKU" in result.stderr
@@ -82,7 +82,7 @@ def test_product_and_customer(tmp_path: Path) -> None:
     assert out["document"]["ArticleNumber"] == "KAFFE-450"
     assert out["check"]["price_excluding_vat"] == Decimal("89.00")
 
-    no_sku = runner.invoke(app, ["map", "product", str(shared_path("woocommerce", "samples",
+    no_sku = runner.invoke(app, ["map", "product", str(fixture_path("woocommerce", "samples",
                                                                      "product--retrieve-a-product.json"))])
     assert no_sku.exit_code == 1
     assert "'Premium Quality' (product 794) has no SKU" in no_sku.stderr

@@ -13,7 +13,7 @@ from libs.common.errors import PermanentError
 from libs.common.shop_settings import ShopSettings
 from services.mapper.articles import article_command, stock_command
 from services.mapper.customers import customer_command, woo_customer_command
-from tests.conftest import shared_path
+from tests.fixtures import fixture_path
 
 D = Decimal
 DEFAULT = ShopSettings()
@@ -57,7 +57,7 @@ def test_vat_number_from_the_usual_meta_keys_makes_reverse_charge(key: str) -> N
 
 
 def test_woocommerce_customer_resource() -> None:
-    customer = json.loads(shared_path("woocommerce", "samples", "customer--retrieve-a-customer.json").read_text())
+    customer = json.loads(fixture_path("woocommerce", "samples", "customer--retrieve-a-customer.json").read_text())
     command = woo_customer_command("shop", customer, DEFAULT)
     assert command.body["VATType"] == "EXPORT"
     assert command.body["CountryCode"] == "US"

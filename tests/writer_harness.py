@@ -20,6 +20,7 @@ from libs.common.fortnox.tokens import TokenManager
 from libs.common.publisher import Publisher
 from libs.common.settings import CommonSettings
 from libs.common.store.bookings import BookingStore
+from libs.common.store.effects import EffectStore
 from libs.common.store.tenants import TenantNew, TenantStore
 from services.fortnox_writer.handlers import WriterHandlers
 from services.fortnox_writer.ledger import Ledger
@@ -73,7 +74,8 @@ def writer_handlers(sessions: async_sessionmaker[AsyncSession], settings: Common
         tenants=TenantStore(sessions, box), bookings=BookingStore(sessions),
         tokens=TokenManager(sessions, redis, box, http, settings.redis_prefix),
         limiter=RateLimiter(redis, settings.redis_prefix),
-        ledger=Ledger(redis, settings.redis_prefix, lease_ms=lease_ms, degraded_ms=degraded_ms),
+        ledger=Ledger(redis, settings.redis_prefix, effects=EffectStore(sessions), lease_ms=lease_ms,
+                      degraded_ms=degraded_ms),
         http=http, http_timeout=10.0, results=results,
     )
 

@@ -51,31 +51,30 @@ async def _apply_article(ctx: WriterContext, cmd: ArticleCommand, number: str, c
             cmd.snapshot_modified < booking.snapshot_modified:
         return {"outcome": "stale", "article": number}
     fields = {k: v for k, v in cmd.body.items() if k != "ArticleNumber"}
-    seen: dict[str, Any] = {}
-
-    async def existing() -> str | None:
-        seen["current"] = await _get(ctx, number)
-        return number if seen["current"] is not None else None
+    taken = False
 
     async def create() -> str:
+        nonlocal taken
         try:
             await ctx.client.create("articles", "Article", cmd.body)
         except FortnoxPermanent as exc:
             if exc.fortnox_code != CODE_ARTICLE_NUMBER_TAKEN:
                 raise
-            seen["taken"] = True  # created meanwhile by an order that needed it: converge below
+            taken = True  # created meanwhile by an order that needed it: converge below
         return number
 
     async def update() -> str:
         await ctx.client.update("articles", number, "Article", fields)
         return number
 
-    # The article number is its own reference: Fortnox is always asked first.
-    made = await ctx.ledger.run(claim, Effect("create", number, create, existing, look_first=True))
-    current = seen.get("current")
-    if made.how == "made" and not seen.get("taken"):
+    # The article number is its own reference and Fortnox keeps it unique (2001 when taken), so a
+    # create is repeatable: Fortnox is read first, and the record only says an attempt began.
+    current = await _get(ctx, number)
+    if current is None:
+        await ctx.ledger.run(claim, Effect("create", number, create, repeatable=True))
+    if current is None and not taken:
         outcome = "created"
-    elif seen.get("taken") or current is None or any(norm(v) != norm(current.get(k)) for k, v in cmd.body.items()):
+    elif taken or current is None or any(norm(v) != norm(current.get(k)) for k, v in cmd.body.items()):
         await ctx.ledger.run(claim, Effect("update", _digest(fields), update, repeatable=True))
         outcome = "updated"
     else:
@@ -116,7 +115,7 @@ async def ensure_row_articles(ctx: WriterContext, rows: list[dict[str, Any]], cl
     Called when Fortnox refused a document with 2001302 (a row refers to an unknown article,
     FACTS.md): an order can arrive before its products were synced. Steady state costs nothing:
     the writer only gets here on that error. Each is an effect of the document's object (under its
-    claim), looked up by its number first. Returns the article numbers created."""
+    claim), read by its number first. Returns the article numbers created."""
     created: list[str] = []
     seen: set[str] = set()
     for row in rows:
@@ -128,19 +127,23 @@ async def ensure_row_articles(ctx: WriterContext, rows: list[dict[str, Any]], cl
         if row.get("AccountNumber"):
             body["SalesAccount"] = row["AccountNumber"]
 
-        async def existing(number: str = number) -> str | None:
-            return number if await _get(ctx, number) is not None else None
+        if await _get(ctx, number) is not None:
+            continue
+        made = True
 
         async def create(number: str = number, body: dict[str, Any] = body) -> str:
+            nonlocal made
             try:
                 await ctx.client.create("articles", "Article", body)
             except FortnoxPermanent as exc:
                 # Created meanwhile (the product's own article command, another order): that is fine.
                 if exc.fortnox_code != CODE_ARTICLE_NUMBER_TAKEN:
                     raise
+                made = False
             return number
 
-        made = await ctx.ledger.run(claim, Effect(f"article:{number}", number, create, existing, look_first=True))
-        if made.how == "made":
+        # Unique by number in Fortnox, so repeatable (see _apply_article).
+        await ctx.ledger.run(claim, Effect(f"article:{number}", number, create, repeatable=True))
+        if made:
             created.append(number)
     return created

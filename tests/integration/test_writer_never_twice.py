@@ -24,6 +24,7 @@ from libs.common.commands import DocumentCommand
 from libs.common.envelope import Envelope
 from libs.common.errors import TransientError
 from libs.common.settings import CommonSettings
+from libs.common.store.bookings import BookingStore
 from services.fortnox_sandbox.app import create_app
 from services.fortnox_sandbox.settings import SandboxSettings
 from services.fortnox_writer.handlers import WriterHandlers
@@ -106,13 +107,17 @@ async def test_the_chain_of_faults_books_the_order_once(settings: CommonSettings
     await faults(http, [{"drop_after_commit_next": 1, "path_prefix": "/3/orders"}])
     with pytest.raises(TransientError):
         await deliver(w1, first)
-    assert len(await fortnox_orders(http, company.access_token, first.external_ref)) == 1
+    committed = await fortnox_orders(http, company.access_token, first.external_ref)
+    assert len(committed) == 1
 
     # 2. The redelivery finds it by its reference, then fails at its next step (here: reading it).
     await faults(http, [{"error_share": 1.0, "error_status": 503, "path_prefix": "/3/orders/"}])
     with pytest.raises(TransientError):
         await deliver(w1, first)
     await faults(http, [])
+    # What the lookup found is booked at once, before the step that failed.
+    found = await BookingStore(database).get("shop-4", "order", "175", "order")
+    assert found is not None and found.fortnox_number == str(committed[0]["DocumentNumber"])
 
     # 3. Redis loses this deployment's keys: the claim and every mark of the attempt.
     await lose_redis(redis_client, settings.redis_prefix)

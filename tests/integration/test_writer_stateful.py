@@ -69,7 +69,8 @@ hsettings.register_profile(
 hsettings.register_profile(
     "writer-long", max_examples=400, stateful_step_count=60, deadline=None,
     suppress_health_check=list(HealthCheck))
-PROFILE = "writer-long" if os.environ.get("WOONOX_STATEFUL") == "long" else "writer"
+LONG = os.environ.get("WOONOX_STATEFUL") == "long"
+PROFILE = "writer-long" if LONG else "writer"
 
 # Faults a delivery may meet before one of its Fortnox requests ("drop": the n-th write is
 # committed, then its answer is lost).
@@ -295,6 +296,7 @@ class OneShopWriter(RuleBasedStateMachine):
         assert price == 100 + 10 * max(self.published), "Fortnox does not hold the latest snapshot"
 
 
+@pytest.mark.timeout(0 if LONG else 300)  # the long run takes many minutes
 def test_one_shops_writer_never_books_twice(settings: CommonSettings) -> None:
     global WORLD
     loop = asyncio.new_event_loop()

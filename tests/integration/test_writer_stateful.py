@@ -43,7 +43,7 @@ from hypothesis.stateful import (
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from libs.common.commands import DocumentCommand
+from libs.common.commands import DocumentCommand, PaymentIntent
 from libs.common.envelope import Envelope
 from libs.common.errors import PermanentError, TransientError
 from libs.common.fortnox.ratelimit import RateLimiter
@@ -174,7 +174,10 @@ class OneShopWriter(RuleBasedStateMachine):
 
     def command(self, version: int) -> DocumentCommand:
         modified = datetime(2026, 11, 1, 12, 0, tzinfo=UTC) + timedelta(hours=version)
-        return order_command(self.tenant, ORDER, modified=modified, price=f"{100 + 10 * version}.00")
+        return order_command(self.tenant, ORDER, modified=modified, price=f"{self.price(version)}.00")
+
+    def price(self, version: int) -> int:
+        return 100 + 10 * version
 
     async def apply(self, fault: str) -> None:
         """A fault of Redis, or time passing (the keys that carry it expire)."""
@@ -293,11 +296,47 @@ class OneShopWriter(RuleBasedStateMachine):
         r = self.world.run(self.world.checker.get(f"{SANDBOX}/3/orders/{orders[0]['DocumentNumber']}",
                                                   headers={"Authorization": f"Bearer {self.token}"}))
         price = Decimal(str(r.json()["Order"]["OrderRows"][0]["Price"]))
-        assert price == 100 + 10 * max(self.published), "Fortnox does not hold the latest snapshot"
+        assert price == self.price(max(self.published)), "Fortnox does not hold the latest snapshot"
+
+
+class OneShopLifecycle(OneShopWriter):
+    """The same machine, through the order's lifecycle: snapshot 0 is the order in processing, the
+    later ones the order completed, to be invoiced and paid (same rows, so a newer snapshot never
+    needs to change a locked document). Every effect of the chain — customer, order,
+    createinvoice, payment, bookkeep — meets the faults."""
+
+    def price(self, version: int) -> int:
+        return 100
+
+    def command(self, version: int) -> DocumentCommand:
+        modified = datetime(2026, 11, 1, 12, 0, tzinfo=UTC) + timedelta(hours=version)
+        if version == 0:
+            return order_command(self.tenant, ORDER, modified=modified)
+        return order_command(self.tenant, ORDER, modified=modified, convert_to_invoice=True,
+                             payment=PaymentIntent(amount=Decimal("250.00"), payment_date="2026-11-01"))
+
+    @invariant()
+    def never_twice_through_the_lifecycle(self) -> None:
+        invoices = [i for i in self.world.run(self._documents("invoices", "Invoices")) if not i.get("Credit")]
+        payments = self.world.run(self._documents("invoicepayments", "InvoicePayments"))
+        assert len(invoices) <= 1, f"order {ORDER} invoiced {len(invoices)} times"
+        assert len(payments) <= 1, f"order {ORDER} paid {len(payments)} times"
+
+    def _drain_and_check(self) -> None:
+        super()._drain_and_check()
+        if max(self.published) == 0:
+            return
+        invoices = self.world.run(self._documents("invoices", "Invoices"))
+        payments = self.world.run(self._documents("invoicepayments", "InvoicePayments"))
+        assert len(invoices) == 1 and len(payments) == 1, (len(invoices), len(payments))
+        r = self.world.run(self.world.checker.get(f"{SANDBOX}/3/invoicepayments/{payments[0]['Number']}",
+                                                  headers={"Authorization": f"Bearer {self.token}"}))
+        assert r.json()["InvoicePayment"]["Booked"], "the payment was never bookkept"
 
 
 @pytest.mark.timeout(0 if LONG else 300)  # the long run takes many minutes
-def test_one_shops_writer_never_books_twice(settings: CommonSettings) -> None:
+@pytest.mark.parametrize("machine", [OneShopWriter, OneShopLifecycle], ids=["updates", "lifecycle"])
+def test_one_shops_writer_never_books_twice(settings: CommonSettings, machine: type[OneShopWriter]) -> None:
     global WORLD
     loop = asyncio.new_event_loop()
 
@@ -310,7 +349,7 @@ def test_one_shops_writer_never_books_twice(settings: CommonSettings) -> None:
 
     world = WORLD = loop.run_until_complete(open_world())
     try:
-        run_state_machine_as_test(OneShopWriter, settings=hsettings.get_profile(PROFILE))
+        run_state_machine_as_test(machine, settings=hsettings.get_profile(PROFILE))
         print(f"stateful writer: {STEPS}")
         assert STEPS["acknowledged"] > 0
     finally:

@@ -20,6 +20,7 @@ from libs.common.fortnox.tokens import TokenManager
 from libs.common.publisher import Publisher
 from libs.common.settings import CommonSettings
 from libs.common.store.bookings import BookingStore
+from libs.common.store.effects import EffectStore
 from libs.common.store.tenants import TenantNew, TenantStore
 from services.fortnox_writer.handlers import WriterHandlers
 from services.fortnox_writer.ledger import Ledger
@@ -64,12 +65,17 @@ async def add_tenant(sessions: async_sessionmaker[AsyncSession], settings: Commo
 
 
 def writer_handlers(sessions: async_sessionmaker[AsyncSession], settings: CommonSettings, redis: aioredis.Redis,
-                    http: httpx.AsyncClient, results: Publisher | None = None) -> WriterHandlers:
+                    http: httpx.AsyncClient, results: Publisher | None = None, *, lease_ms: int = 60_000,
+                    degraded_ms: int = 15 * 60_000, limiter: RateLimiter | None = None) -> WriterHandlers:
+    """A writer, in process. Tests of faults shorten the lease and the degraded window so that a
+    claim's expiry and the end of the window are reached by waiting on them, not by timing."""
     box = SecretBox(settings.secret_keys.get_secret_value())
     return WriterHandlers(
         tenants=TenantStore(sessions, box), bookings=BookingStore(sessions),
         tokens=TokenManager(sessions, redis, box, http, settings.redis_prefix),
-        limiter=RateLimiter(redis, settings.redis_prefix), ledger=Ledger(redis, settings.redis_prefix),
+        limiter=limiter or RateLimiter(redis, settings.redis_prefix),
+        ledger=Ledger(redis, settings.redis_prefix, effects=EffectStore(sessions), lease_ms=lease_ms,
+                      degraded_ms=degraded_ms),
         http=http, http_timeout=10.0, results=results,
     )
 

@@ -3,7 +3,7 @@
     woonox-writer      (env: RABBITMQ_URL, REDIS_URL, DATABASE_URL, WOONOX_SECRET_KEYS, WOONOX_WRITER_PORT)
 
 Scale it out freely (`docker compose up --scale fortnox-writer=N`): the rate limiter, the token
-refresh and the ledger are shared through Redis and PostgreSQL.
+refresh and the ledger are shared through Redis and PostgreSQL (the record of every effect on Fortnox is in PostgreSQL).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from libs.common.logging import configure_logging
 from libs.common.runner import serve
 from libs.common.store.bookings import BookingStore
 from libs.common.store.db import make_engine, make_sessionmaker
+from libs.common.store.effects import EffectStore
 from libs.common.store.tenants import TenantStore
 from libs.common.topology import FORTNOX_WRITER
 from services.fortnox_writer.handlers import WriterHandlers
@@ -43,7 +44,8 @@ def create_app(settings: WriterSettings) -> FastAPI:
         tokens=TokenManager(sessions, redis, box, http, settings.redis_prefix),
         limiter=RateLimiter(redis, settings.redis_prefix, limit=settings.rate_limit, window=settings.rate_window,
                             max_wait=settings.rate_limit_max_wait),
-        ledger=Ledger(redis, settings.redis_prefix, lease_ms=settings.claim_lease_ms, degraded_ms=settings.degraded_ms),
+        ledger=Ledger(redis, settings.redis_prefix, effects=EffectStore(sessions), lease_ms=settings.claim_lease_ms,
+                      degraded_ms=settings.degraded_ms),
         http=http,
         http_timeout=settings.http_timeout,
         results=service.publisher,

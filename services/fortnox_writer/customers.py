@@ -14,7 +14,7 @@ from libs.common.commands import CustomerCommand
 from libs.common.errors import Busy, PermanentError
 from libs.common.store.bookings import BookingRecord
 from services.fortnox_writer.context import WriterContext
-from services.fortnox_writer.ledger import Claim
+from services.fortnox_writer.ledger import Claim, Effect
 
 __all__ = ["ensure_customer", "match_key"]
 
@@ -69,25 +69,32 @@ async def ensure_customer(ctx: WriterContext, cmd: CustomerCommand, woo_order_id
 
 async def _find_or_create(ctx: WriterContext, cmd: CustomerCommand, woo_order_id: int, key: str,
                           filter_: dict[str, str], claim: Claim) -> str:
-    number = claim.done("create")
-    if number is None and filter_:
+    async def existing() -> str | None:
+        if not filter_:
+            raise PermanentError(f"customer of order {woo_order_id} may exist twice: no email or org no to match",
+                                 code="customer-ambiguous")
         hits = [c for c in await ctx.client.find_customers(filter_) if _matches(c, filter_)]
-        number = str(hits[0]["CustomerNumber"]) if hits else None
-    elif number is None and claim.uncertain("create"):
-        raise PermanentError(f"customer of order {woo_order_id} may exist twice: no email or org no to match",
-                             code="customer-ambiguous")
-    if number is None:
+        return str(hits[0]["CustomerNumber"]) if hits else None
+
+    if not filter_ and not cmd.create_if_missing:
+        raise PermanentError(f"customer of order {woo_order_id} has no email or org no to find it by, and the "
+                             "shop's customer mode is update-only", code="unknown-customer")
+
+    async def create() -> str:
         if not cmd.create_if_missing:
             raise PermanentError(
                 f"customer {key.split(':', 1)[1]} does not exist in Fortnox and the shop's customer mode "
                 "is update-only: create the customer in Fortnox, then replay", code="unknown-customer")
-        await ctx.ledger.pending(claim, "create")
         created = await ctx.client.create("customers", "Customer", cmd.body)
-        number = str(created["CustomerNumber"])
-        await ctx.ledger.done(claim, "create", number)
-    await ctx.bookings.record(
-        BookingRecord(tenant_id=ctx.tenant.id, woo_resource="customer", woo_id=key, kind="customer",
-                      fortnox_number=number, detail={"woo_customer_id": cmd.match.woo_customer_id}),
-        action="customer-mapped", audit={"customer": number},
-    )
-    return number
+        return str(created["CustomerNumber"])
+
+    def booking(number: str) -> BookingRecord:
+        return BookingRecord(tenant_id=ctx.tenant.id, woo_resource="customer", woo_id=key, kind="customer",
+                             fortnox_number=number, detail={"woo_customer_id": cmd.match.woo_customer_id})
+
+    # A customer with a key to match on is always looked up first: one who existed before woonox is
+    # reused, not duplicated. The key is the reference the create is recorded with.
+    made = await ctx.ledger.run(claim, Effect(
+        "create", key, create, existing, look_first=bool(filter_), booking=booking,
+        action="customer-mapped", found_action="customer-mapped", audit=lambda n: {"customer": n}))
+    return made.value

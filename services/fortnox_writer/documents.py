@@ -10,8 +10,9 @@ A DocumentCommand is desired state, not an instruction (ARCHITECTURE.md, invaria
     then, as the command asks: convert the order to an invoice, register and bookkeep the payment,
     cancel, credit refunds.
 
-Each external effect goes through the ledger (pending before the call, done after) and lands in
-the booking map of PostgreSQL, so a crash anywhere repeats nothing that Fortnox already holds.
+Each external effect goes through `Ledger.run` (intent recorded in PostgreSQL before the call, the
+result with its booking after it, a lookup in Fortnox first whenever an attempt has no result), so
+no crash, lost answer or Redis loss repeats what Fortnox already holds (docs/writer.md).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from services.fortnox_writer.articles import ensure_row_articles
 from services.fortnox_writer.compare import differences, norm
 from services.fortnox_writer.context import WriterContext
 from services.fortnox_writer.customers import ensure_customer
-from services.fortnox_writer.ledger import Claim
+from services.fortnox_writer.ledger import Claim, Effect
 from services.fortnox_writer.lifecycle import apply_lifecycle, idempotent_action
 
 __all__ = ["apply_document", "dry_run", "snapshot_hash"]
@@ -92,21 +93,31 @@ async def _converge(ctx: WriterContext, cmd: DocumentCommand, claim: Claim) -> d
     customer_number = await ensure_customer(ctx, cmd.customer, cmd.woo_order_id)
     desired = {**cmd.document, "CustomerNumber": customer_number, REFERENCE_FIELD[cmd.kind]: cmd.external_ref}
 
-    if number is None and claim.uncertain("create"):
-        found = await ctx.client.find_documents(cmd.kind, cmd.external_ref, customer_number=customer_number)
-        if found:
-            number = str(min(int(d["DocumentNumber"]) for d in found))
-            log.warning("document_recovered_from_fortnox", order=woo_id, number=number, hits=len(found))
     outcome = "unchanged"
     if number is None:
-        await ctx.ledger.pending(claim, "create")
-        created = await _create(ctx, cmd, resource, wrapper, desired)
-        number = str(created["DocumentNumber"])
-        _check_totals(cmd, created)
-        await ctx.ledger.done(claim, "create", number)
-        await _record(ctx, cmd, number, None, "document-created", {"number": number})
-        outcome = "created"
-    elif booking is None or booking.snapshot_hash != digest:
+        async def lookup() -> str | None:
+            found = await ctx.client.find_documents(cmd.kind, cmd.external_ref, customer_number=customer_number)
+            if not found:
+                return None
+            first = str(min(int(d["DocumentNumber"]) for d in found))
+            log.warning("document_recovered_from_fortnox", order=woo_id, number=first, hits=len(found))
+            return first
+
+        async def create() -> str:
+            created = await _create(ctx, cmd, claim, resource, wrapper, desired)
+            _check_totals(cmd, created)
+            return str(created["DocumentNumber"])
+
+        made = await ctx.ledger.run(claim, Effect(
+            "create", cmd.external_ref, create, lookup,
+            # Booked at once (without the snapshot, which only the end of the command books), so a
+            # later failure of this command cannot make the next one forget the document.
+            booking=lambda n: _booking(ctx, cmd, n, None), action="document-created",
+            found_action="document-recovered", audit=lambda n: {"number": n}))
+        number = made.value
+        if made.how == "made":
+            outcome = "created"
+    if outcome != "created" and (booking is None or booking.snapshot_hash != digest):
         outcome = await _update(ctx, cmd, claim, number, desired, digest)
         if outcome == "reissued":
             number = claim.done(f"reissue:{digest[:12]}") or number
@@ -116,7 +127,7 @@ async def _converge(ctx: WriterContext, cmd: DocumentCommand, claim: Claim) -> d
     return {"outcome": outcome, "number": number, **done}
 
 
-async def _create(ctx: WriterContext, cmd: DocumentCommand, resource: str, wrapper: str,
+async def _create(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, resource: str, wrapper: str,
                   desired: dict[str, Any]) -> dict[str, Any]:
     try:
         return await ctx.client.create(resource, wrapper, desired)
@@ -125,7 +136,7 @@ async def _create(ctx: WriterContext, cmd: DocumentCommand, resource: str, wrapp
             raise
     # The order arrived before its products: create the missing articles, then the document.
     rows = list(desired.get(DOCUMENT_RESOURCES[cmd.kind][3]) or [])
-    made = await ensure_row_articles(ctx, rows)
+    made = await ensure_row_articles(ctx, rows, claim)
     log.info("articles_created_for_document", order=cmd.woo_order_id, articles=made)
     return await ctx.client.create(resource, wrapper, desired)
 
@@ -152,11 +163,16 @@ async def _update(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number
     locked = bool(current.get("Booked") or current.get("Cancelled")
                   or int(current.get("InvoiceReference") or 0) or int(current.get("OrderReference") or 0))
     if not locked:
-        try:
-            await ctx.client.update(resource, number, wrapper, desired)
-        except FortnoxPermanent as exc:
-            raise PermanentError(f"Fortnox refused to update {cmd.kind} {number} of order {cmd.woo_order_id}: "
-                                 f"{exc.reason}", code=exc.code) from exc
+        async def put() -> str:
+            try:
+                await ctx.client.update(resource, number, wrapper, desired)
+            except FortnoxPermanent as exc:
+                raise PermanentError(f"Fortnox refused to update {cmd.kind} {number} of order "
+                                     f"{cmd.woo_order_id}: {exc.reason}", code=exc.code) from exc
+            return number
+
+        # A PUT of the desired state: repeating it books nothing twice; the record still says it began.
+        await ctx.ledger.run(claim, Effect("update", digest, put, repeatable=True))
         log.info("document_updated", number=number, changes=diff[:10])
         return "updated"
     if cmd.kind != "invoice" or ctx.shop.documents.on_booked_change == "dead-letter" or current.get("Cancelled"):
@@ -165,27 +181,43 @@ async def _update(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number
             f"changed ({'cancelled' if current.get('Cancelled') else 'booked or invoiced'}): {'; '.join(diff[:5])}",
             code="document-locked")
     # A booked invoice is corrected by a credit invoice and a new invoice (FACTS.md).
-    effect = f"reissue:{digest[:12]}"
-    if claim.done(effect) is None:
-        if int(current.get("CreditInvoiceReference") or 0) == 0:
-            await ctx.ledger.pending(claim, "credit-full")
+    if int(current.get("CreditInvoiceReference") or 0) == 0:
+        async def credit() -> str:
             await idempotent_action(ctx, "invoices", number, "credit", "Invoice",
                                     lambda done: int(done.get("CreditInvoiceReference") or 0) > 0)
-            await ctx.ledger.done(claim, "credit-full", number)
-        await ctx.ledger.pending(claim, effect)
+            return number
+
+        async def credited() -> str | None:
+            invoice = await ctx.client.get("invoices", number, "Invoice")
+            return number if int(invoice.get("CreditInvoiceReference") or 0) > 0 else None
+
+        await ctx.ledger.run(claim, Effect("credit-full", number, credit, credited))
+
+    async def reissue() -> str:
         created = await ctx.client.create(resource, wrapper, desired)
-        await ctx.ledger.done(claim, effect, str(created["DocumentNumber"]))
+        return str(created["DocumentNumber"])
+
+    async def reissued() -> str | None:
+        # The new invoice carries the order's reference too: any live one but the credited original.
+        found = await ctx.client.find_documents(cmd.kind, cmd.external_ref)
+        others = [int(d["DocumentNumber"]) for d in found
+                  if str(d["DocumentNumber"]) != number and not d.get("Credit")
+                  and int(d.get("CreditInvoiceReference") or 0) == 0]
+        return str(max(others)) if others else None
+
+    await ctx.ledger.run(claim, Effect(f"reissue:{digest[:12]}", cmd.external_ref, reissue, reissued))
     return "reissued"
+
+
+def _booking(ctx: WriterContext, cmd: DocumentCommand, number: str, digest: str | None) -> BookingRecord:
+    return BookingRecord(tenant_id=ctx.tenant.id, woo_resource="order", woo_id=str(cmd.woo_order_id), kind=cmd.kind,
+                         fortnox_number=number, snapshot_modified=cmd.snapshot_modified if digest else None,
+                         snapshot_hash=digest, detail={"external_ref": cmd.external_ref, "woo_status": cmd.woo_status})
 
 
 async def _record(ctx: WriterContext, cmd: DocumentCommand, number: str, digest: str | None, action: str,
                   audit: dict[str, Any]) -> None:
-    await ctx.bookings.record(
-        BookingRecord(tenant_id=ctx.tenant.id, woo_resource="order", woo_id=str(cmd.woo_order_id), kind=cmd.kind,
-                      fortnox_number=number, snapshot_modified=cmd.snapshot_modified if digest else None,
-                      snapshot_hash=digest, detail={"external_ref": cmd.external_ref, "woo_status": cmd.woo_status}),
-        action=action, audit=audit,
-    )
+    await ctx.bookings.record(_booking(ctx, cmd, number, digest), action=action, audit=audit)
 
 
 def _aware(value: datetime) -> datetime:

@@ -1,7 +1,8 @@
 """What follows a document: order -> invoice, payment, cancellation, refunds as credit invoices.
 
-Each step is one ledger effect; when the ledger cannot say whether a step already happened (a
-pending mark, or a degraded ledger), Fortnox is asked first:
+Each step is one effect through `Ledger.run` (intent -> call -> result, recorded in PostgreSQL);
+when the record cannot say whether a step already happened (an attempt without a result, or a
+degraded Redis), Fortnox is asked first:
 - createinvoice: the order's `InvoiceReference` (a 400 on a repeated createinvoice usually means it
   was already invoiced, FACTS.md);
 - payments: `GET /3/invoicepayments?invoicenumber=` (FACTS.md, Payments);
@@ -18,7 +19,7 @@ from libs.common.commands import CreditNote, DocumentCommand
 from libs.common.fortnox.errors import FortnoxPermanent
 from libs.common.store.bookings import BookingRecord
 from services.fortnox_writer.context import WriterContext
-from services.fortnox_writer.ledger import Claim
+from services.fortnox_writer.ledger import Claim, Effect
 
 __all__ = ["apply_lifecycle", "idempotent_action"]
 
@@ -71,32 +72,34 @@ def _credited(document: dict[str, Any]) -> bool:
     return int(document.get("CreditInvoiceReference") or 0) > 0
 
 
-async def _remember(ctx: WriterContext, cmd: DocumentCommand, kind: str, number: str, action: str) -> None:
-    await ctx.bookings.record(
-        BookingRecord(tenant_id=ctx.tenant.id, woo_resource="order", woo_id=str(cmd.woo_order_id), kind=kind,
-                      fortnox_number=number),
-        action=action, audit={kind: number},
-    )
+def _booking(ctx: WriterContext, cmd: DocumentCommand, kind: str) -> Callable[[str], BookingRecord]:
+    return lambda number: BookingRecord(tenant_id=ctx.tenant.id, woo_resource="order", woo_id=str(cmd.woo_order_id),
+                                        kind=kind, fortnox_number=number)
+
+
+def _audit(kind: str) -> Callable[[str], dict[str, Any]]:
+    return lambda number: {kind: number}
 
 
 async def _convert(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, order_number: str) -> str:
-    known = claim.done("invoice") or (await _booked(ctx, cmd, "invoice"))
+    known = await _booked(ctx, cmd, "invoice")
     if known:
         return known
-    if claim.uncertain("invoice"):
+
+    async def invoiced() -> str | None:
         order = await ctx.client.get("orders", order_number, "Order")
         ref = int(order.get("InvoiceReference") or 0)
-        if ref:
-            await ctx.ledger.done(claim, "invoice", str(ref))
-            await _remember(ctx, cmd, "invoice", str(ref), "invoice-recovered")
-            return str(ref)
-    await ctx.ledger.pending(claim, "invoice")
-    order = await idempotent_action(ctx, "orders", order_number, "createinvoice", "Order",
-                                    lambda done: int(done.get("InvoiceReference") or 0) > 0)
-    invoice = str(order["InvoiceReference"])
-    await ctx.ledger.done(claim, "invoice", invoice)
-    await _remember(ctx, cmd, "invoice", invoice, "invoice-created")
-    return invoice
+        return str(ref) if ref else None
+
+    async def createinvoice() -> str:
+        order = await idempotent_action(ctx, "orders", order_number, "createinvoice", "Order",
+                                        lambda done: int(done.get("InvoiceReference") or 0) > 0)
+        return str(order["InvoiceReference"])
+
+    made = await ctx.ledger.run(claim, Effect(
+        "invoice", order_number, createinvoice, invoiced, booking=_booking(ctx, cmd, "invoice"),
+        action="invoice-created", found_action="invoice-recovered", audit=_audit("invoice")))
+    return made.value
 
 
 async def _booked(ctx: WriterContext, cmd: DocumentCommand, kind: str) -> str | None:
@@ -106,35 +109,41 @@ async def _booked(ctx: WriterContext, cmd: DocumentCommand, kind: str) -> str | 
 
 async def _payment(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, invoice: str) -> str:
     assert cmd.payment is not None
-    known = claim.done("payment") or await _booked(ctx, cmd, "payment")
-    if known is None and claim.uncertain("payment"):
-        existing = await ctx.client.payments_for(invoice)
-        known = str(existing[0]["Number"]) if existing else None
+    payment = cmd.payment
+    known = await _booked(ctx, cmd, "payment")
     if known is None:
-        amount, amount_currency, date = await _payment_terms(ctx, cmd, invoice)
-        await ctx.ledger.pending(claim, "payment")
-        body: dict[str, Any] = {"InvoiceNumber": int(invoice), "Amount": amount, "PaymentDate": date}
-        if amount_currency is not None:
-            body["AmountCurrency"] = amount_currency
-        if cmd.payment.mode_of_payment:
-            body["ModeOfPayment"] = cmd.payment.mode_of_payment
-        if cmd.payment.mode_of_payment_account:
-            body["ModeOfPaymentAccount"] = cmd.payment.mode_of_payment_account
-        created = await ctx.client.create("invoicepayments", "InvoicePayment", body)
-        known = str(created["Number"])
-        await ctx.ledger.done(claim, "payment", known)
-        await _remember(ctx, cmd, "payment", known, "payment-registered")
-    if cmd.payment.bookkeep and claim.done("payment-bookkeep") is None:
-        if claim.uncertain("payment-bookkeep"):
-            current = await ctx.client.get("invoicepayments", known, "InvoicePayment")
-            booked = bool(current.get("Booked"))
-        else:
-            booked = False
-        if not booked:
-            await ctx.ledger.pending(claim, "payment-bookkeep")
-            await idempotent_action(ctx, "invoicepayments", known, "bookkeep", "InvoicePayment",
+        async def registered() -> str | None:
+            existing = await ctx.client.payments_for(invoice)
+            return str(existing[0]["Number"]) if existing else None
+
+        async def register() -> str:
+            amount, amount_currency, date = await _payment_terms(ctx, cmd, invoice)
+            body: dict[str, Any] = {"InvoiceNumber": int(invoice), "Amount": amount, "PaymentDate": date}
+            if amount_currency is not None:
+                body["AmountCurrency"] = amount_currency
+            if payment.mode_of_payment:
+                body["ModeOfPayment"] = payment.mode_of_payment
+            if payment.mode_of_payment_account:
+                body["ModeOfPaymentAccount"] = payment.mode_of_payment_account
+            created = await ctx.client.create("invoicepayments", "InvoicePayment", body)
+            return str(created["Number"])
+
+        known = (await ctx.ledger.run(claim, Effect(
+            "payment", invoice, register, registered, booking=_booking(ctx, cmd, "payment"),
+            action="payment-registered", found_action="payment-recovered", audit=_audit("payment")))).value
+    if payment.bookkeep:
+        number = known
+
+        async def booked() -> str | None:
+            current = await ctx.client.get("invoicepayments", number, "InvoicePayment")
+            return number if current.get("Booked") else None
+
+        async def bookkeep() -> str:
+            await idempotent_action(ctx, "invoicepayments", number, "bookkeep", "InvoicePayment",
                                     lambda done: bool(done.get("Booked")))
-        await ctx.ledger.done(claim, "payment-bookkeep", known)
+            return number
+
+        await ctx.ledger.run(claim, Effect("payment-bookkeep", number, bookkeep, booked))
     return known
 
 
@@ -162,27 +171,31 @@ async def _payment_terms(ctx: WriterContext, cmd: DocumentCommand,
 
 
 async def _cancel(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number: str) -> str:
-    if claim.done("cancel"):
-        return number
     invoice = await _booked(ctx, cmd, "invoice") if cmd.kind == "order" else (number if cmd.kind == "invoice" else None)
     if invoice:
-        current = await ctx.client.get("invoices", invoice, "Invoice")
-        if current.get("Cancelled") or int(current.get("CreditInvoiceReference") or 0):
-            pass
-        elif current.get("Booked"):
-            await ctx.ledger.pending(claim, "cancel")
-            await idempotent_action(ctx, "invoices", invoice, "credit", "Invoice", _credited)
-        else:
-            await ctx.ledger.pending(claim, "cancel")
-            await idempotent_action(ctx, "invoices", invoice, "cancel", "Invoice", _cancelled)
+        resource, wrapper, key = "invoices", "Invoice", invoice
     else:
         resource, wrapper = ("orders", "Order") if cmd.kind == "order" else ("offers", "Offer")
-        current = await ctx.client.get(resource, number, wrapper)
-        if not current.get("Cancelled"):
-            await ctx.ledger.pending(claim, "cancel")
-            await idempotent_action(ctx, resource, number, "cancel", wrapper, _cancelled)
-    await ctx.ledger.done(claim, "cancel", number)
-    await _remember(ctx, cmd, "cancel", number, "document-cancelled")
+        key = number
+    state: dict[str, Any] = {}
+
+    async def cancelled() -> str | None:
+        # Always asked first: a document cancelled or credited in Fortnox by hand needs nothing more.
+        state["current"] = current = await ctx.client.get(resource, key, wrapper)
+        done = current.get("Cancelled") or (invoice and int(current.get("CreditInvoiceReference") or 0))
+        return number if done else None
+
+    async def cancel() -> str:
+        # A booked invoice can no longer be cancelled, only credited (FACTS.md).
+        if invoice and state["current"].get("Booked"):
+            await idempotent_action(ctx, "invoices", invoice, "credit", "Invoice", _credited)
+        else:
+            await idempotent_action(ctx, resource, key, "cancel", wrapper, _cancelled)
+        return number
+
+    await ctx.ledger.run(claim, Effect(
+        "cancel", key, cancel, cancelled, look_first=True, booking=_booking(ctx, cmd, "cancel"),
+        action="document-cancelled", found_action="document-cancelled", audit=_audit("cancel")))
     return number
 
 
@@ -190,14 +203,15 @@ async def _credit(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, invoic
     """One WooCommerce refund becomes one credit invoice with exactly the refunded rows (FACTS.md: a
     second partial refund needs a new invoice with negative rows), stamped with its own reference."""
     effect = f"credit:{note.refund_id}"
-    known = claim.done(effect) or await _booked(ctx, cmd, effect)
+    known = await _booked(ctx, cmd, effect)
     if known:
         return known
-    if claim.uncertain(effect):
-        found = await ctx.client.find_documents("invoice", note.external_ref)
-        if found:
-            known = str(found[0]["DocumentNumber"])
-    if known is None:
+
+    async def found() -> str | None:
+        hits = await ctx.client.find_documents("invoice", note.external_ref)
+        return str(hits[0]["DocumentNumber"]) if hits else None
+
+    async def create() -> str:
         original = await ctx.client.get("invoices", invoice, "Invoice")
         body: dict[str, Any] = {
             "CustomerNumber": original.get("CustomerNumber"),
@@ -211,9 +225,10 @@ async def _credit(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, invoic
         }
         if note.date:
             body["InvoiceDate"] = note.date
-        await ctx.ledger.pending(claim, effect)
         created = await ctx.client.create("invoices", "Invoice", {k: v for k, v in body.items() if v is not None})
-        known = str(created["DocumentNumber"])
-    await ctx.ledger.done(claim, effect, known)
-    await _remember(ctx, cmd, effect, known, "credit-invoice-created")
-    return known
+        return str(created["DocumentNumber"])
+
+    made = await ctx.ledger.run(claim, Effect(
+        effect, note.external_ref, create, found, booking=_booking(ctx, cmd, effect),
+        action="credit-invoice-created", found_action="credit-invoice-recovered", audit=_audit(effect)))
+    return made.value

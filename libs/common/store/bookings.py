@@ -10,9 +10,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.common.store.models import AuditEntry, Booking
+from libs.common.store.models import AuditEntry, Booking, EffectRow
 
-__all__ = ["BookingRecord", "BookingStore"]
+__all__ = ["BookingRecord", "BookingStore", "upsert_booking"]
 
 
 class BookingRecord(BaseModel):
@@ -40,23 +40,19 @@ class BookingStore:
 
     async def record(self, booking: BookingRecord, *, action: str, audit: dict[str, Any] | None = None) -> None:
         """Upsert the booking and append to the audit trail, in one transaction."""
-        values = booking.model_dump()
         async with self._sessions.begin() as session:
-            stmt = insert(Booking).values(**values)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "woo_resource", "woo_id", "kind"],
-                set_={k: stmt.excluded[k] for k in ("fortnox_number", "snapshot_modified", "snapshot_hash",
-                                                    "detail")},
-            )
-            await session.execute(stmt)
-            session.add(AuditEntry(tenant_id=booking.tenant_id, woo_resource=booking.woo_resource,
-                                   woo_id=booking.woo_id, action=action, detail=audit or {}))
+            await upsert_booking(session, booking, action=action, audit=audit)
 
     async def forget(self, tenant_id: str, woo_resource: str, woo_id: str, kind: str) -> None:
+        """Forget a booking (reconcile, after Fortnox lost the document), and the writer's durable
+        record of the object's effects with it (its ledger object is `{woo_resource}:{woo_id}`), so
+        the next command starts from scratch instead of trusting a document that is gone."""
         async with self._sessions.begin() as session:
             await session.execute(delete(Booking).where(
                 Booking.tenant_id == tenant_id, Booking.woo_resource == woo_resource, Booking.woo_id == woo_id,
                 Booking.kind == kind))
+            await session.execute(delete(EffectRow).where(EffectRow.tenant_id == tenant_id,
+                                                          EffectRow.obj == f"{woo_resource}:{woo_id}"))
 
     async def audit(self, tenant_id: str, woo_resource: str, woo_id: str, action: str,
                     detail: dict[str, Any] | None = None) -> None:
@@ -78,3 +74,16 @@ class BookingStore:
                 select(Booking).where(Booking.tenant_id == tenant_id, Booking.woo_resource == woo_resource)
             )).all()
             return [BookingRecord.model_validate(r, from_attributes=True) for r in rows]
+
+
+async def upsert_booking(session: AsyncSession, booking: BookingRecord, *, action: str,
+                         audit: dict[str, Any] | None = None) -> None:
+    """The booking upsert and its audit entry, inside the caller's transaction."""
+    stmt = insert(Booking).values(**booking.model_dump())
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "woo_resource", "woo_id", "kind"],
+        set_={k: stmt.excluded[k] for k in ("fortnox_number", "snapshot_modified", "snapshot_hash", "detail")},
+    )
+    await session.execute(stmt)
+    session.add(AuditEntry(tenant_id=booking.tenant_id, woo_resource=booking.woo_resource,
+                           woo_id=booking.woo_id, action=action, detail=audit or {}))

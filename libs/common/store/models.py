@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["AuditEntry", "Base", "Booking", "FortnoxToken", "SyncCursor", "TenantRow"]
+__all__ = ["AuditEntry", "Base", "Booking", "EffectRow", "FortnoxToken", "SyncCursor", "TenantRow"]
 
 
 class Base(DeclarativeBase):
@@ -95,6 +95,25 @@ class SyncCursor(Base):
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class EffectRow(Base):
+    """One external effect of the writer on Fortnox (services/fortnox_writer/ledger.py, docs/writer.md):
+    `attempt` is written before the call, `done` with its result after it. An attempt without a
+    result means Fortnox may hold the effect: it is looked up before it is tried again."""
+
+    __tablename__ = "effects"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    obj: Mapped[str] = mapped_column(String(200), primary_key=True)  # "order:175", "customer:email:a@b.se"
+    effect: Mapped[str] = mapped_column(String(96), primary_key=True)  # "create", "invoice", "credit:7"
+    reference: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16))
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

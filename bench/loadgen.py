@@ -7,10 +7,11 @@ processing or on-hold, some are completed later (invoice + payment), some of tho
 refunds of one line (credit invoices) the way a real WooCommerce 10 shop makes them: the order's
 `refunds[]` holds only id, reason and total, the lines and taxes are in `/orders/{id}/refunds`, and
 the refunded line is restocked. Like the real shop, every order creation sends order.created, an
-identical order.updated and a product.updated per stock line, and the stamps are wall time with
-one-second resolution, so many changes share a stamp. Deliveries are flushed like Action
-Scheduler (merged per object and built when sent), a share is never sent or fails (the backfill
-must catch those, WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php), and a share is delivered twice.
+identical order.updated and a product.updated per stock line, and the stamps are wall time with one-
+second resolution, so many changes share a stamp. Deliveries are flushed like Action Scheduler
+(merged per object and built when sent), a share is never sent or fails (the backfill must catch
+those, WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php), and a share is
+delivered twice.
 
 All shops are served over HTTP by one in-process server, each under `/<tenant>`, so the poller
 process reads them with the REST API like real shops.

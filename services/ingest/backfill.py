@@ -1,10 +1,10 @@
 """Backfill: read what changed in a shop since the cursor and publish it like a webhook would.
 
-Webhooks lose data (never retried, merged, disabled after failures, none for guests:
-WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php), so this is the path that makes ingest complete. Safe at any time and
-alongside webhooks: a snapshot already published (same tenant, resource, id, modified time and
-content: libs/common/woo/edge_keys.py) has the same event id and is skipped by the edge dedup;
-anything published twice converges downstream.
+Webhooks lose data (never retried, merged, disabled after failures, none for guests: WooCommerce
+source, plugins/woocommerce/includes/class-wc-webhook.php), so this is the path that makes ingest
+complete. Safe at any time and alongside webhooks: a snapshot already published (same tenant,
+resource, id, modified time and content: libs/common/woo/edge_keys.py) has the same event id and is
+skipped by the edge dedup; anything published twice converges downstream.
 
 Per resource, pages come oldest first; a page is published with many confirms in flight, and only
 when the whole page is confirmed does the cursor move to its newest modified time.

@@ -1,11 +1,11 @@
 """Watch a shop's webhooks through the REST API and re-activate the ones WooCommerce disabled.
 
 WooCommerce disables a webhook on its 7th consecutive failed delivery and never queues what happens
-while it is disabled (WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php). Real WooCommerce 10 keeps the webhook's
-`failure_count` when it is set active again and sends no ping, and its REST API neither shows nor
-resets the count: only a successful delivery resets it. So a webhook re-activated while woonox's
-endpoint is still down is disabled again by its very next delivery (the real shop did exactly
-that to three webhooks within a minute).
+while it is disabled (WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php). Real
+WooCommerce 10 keeps the webhook's `failure_count` when it is set active again and sends no ping,
+and its REST API neither shows nor resets the count: only a successful delivery resets it. So a
+webhook re-activated while woonox's endpoint is still down is disabled again by its very next
+delivery (the real shop did exactly that to three webhooks within a minute).
 
 Hence: re-activate only once the webhook's own delivery URL answers (an activation-ping-shaped
 request, which ingest answers 200 without side effects), and tell the operator that the count is

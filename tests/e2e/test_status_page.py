@@ -34,7 +34,7 @@ from tests.integration.broker_helpers import depth, wait_for
 
 pytestmark = pytest.mark.e2e
 OUTPUT = ROOT / "test-output"
-TOKEN = "admin-token-for-the-test"
+TOKEN = "admin-token-for-the-test-32-chars-long"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 

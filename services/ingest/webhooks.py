@@ -23,6 +23,7 @@ from libs.common import metrics
 from libs.common.envelope import Envelope
 from libs.common.errors import TransientError, WoonoxError
 from libs.common.publisher import Publisher
+from services.ingest import body_guard
 from services.ingest.dedup import EdgeDedup
 from services.ingest.delivery import Decision, Rejection, classify
 from services.ingest.poll_signal import request_poll
@@ -95,6 +96,10 @@ class WebhookReceiver:
             return _answer(200, {"status": "pong"})
         if not verify(body, tenant.secret, signature):
             return _error(401, "bad-signature", "X-WC-Webhook-Signature does not match the body for this tenant")
+        try:
+            body_guard.check(body)
+        except body_guard.HostileBody as exc:
+            return _error(400, "hostile-body", str(exc))
         delivery_id = headers.get("x-wc-webhook-delivery-id")
         try:
             decision = classify(tenant.id, topic, body, delivery_id)

@@ -87,7 +87,7 @@ def _include_status_page(app: FastAPI) -> None:
 
 
 def _admin_app(settings: IngestSettings, ready: object) -> FastAPI:
-    admin = FastAPI(title="woonox ingest admin", redirect_slashes=False)
+    admin = FastAPI(title="woonox ingest", redirect_slashes=False)
     admin.include_router(health_routes(ready))
     admin.include_router(admin_router)
     admin.include_router(callback_router)

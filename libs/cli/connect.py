@@ -33,8 +33,8 @@ def connect(
     service_account: Annotated[int | None, typer.Option(
         "--service-account", help="Connect as a service account of this DatabaseNumber")] = None,
     public_url: Annotated[str, typer.Option(envvar="WOONOX_PUBLIC_URL",
-                                            help="Where ingest is reached (for the redirect back)")] =
-        "http://127.0.0.1:8000",
+                                            help="Where ingest's admin listener is reached (for the redirect back)")] =
+        "http://127.0.0.1:8001",
 ) -> None:
     """Connect a shop to its Fortnox company (consent link, authorization code, or service account)."""
     redirect_uri = public_url.rstrip("/") + CALLBACK_PATH

@@ -52,10 +52,17 @@ class Process:
     port: int
     popen: subprocess.Popen[bytes]
     log_path: Path
+    admin_port: int | None = None  # ingest's second, operators' listener
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def admin_url(self) -> str:
+        if self.admin_port is None:
+            raise ValueError(f"{self.name} has no admin listener")
+        return f"http://127.0.0.1:{self.admin_port}"
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -76,12 +83,16 @@ class Stack:
         env = {**os.environ, **self.env, **(extra_env or {})}
         if script in PORT_VARS:
             env[PORT_VARS[script]] = str(port)
+        admin_port = None
+        if script == "woonox-ingest":  # its admin listener needs a free port too
+            admin_port = int(env.get("WOONOX_ADMIN_PORT") or free_port())
+            env["WOONOX_ADMIN_PORT"] = str(admin_port)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         with log_path.open("ab") as log:
             popen = subprocess.Popen([_script(script)], env=env, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        proc = Process(name, script, port, popen, log_path)
+        proc = Process(name, script, port, popen, log_path, admin_port)
         self.processes[name] = proc
         return proc
 

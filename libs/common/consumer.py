@@ -124,7 +124,7 @@ class ConsumerService:
         return app
 
 
-def health_routes(ready: Any) -> Any:
+def health_routes(ready: Any, *, metrics: bool = True) -> Any:
     from fastapi import APIRouter
 
     router = APIRouter()
@@ -140,8 +140,9 @@ def health_routes(ready: Any) -> Any:
         response.status_code = 503
         return {"status": "not ready", "reason": "broker not connected"}
 
-    @router.get("/metrics", include_in_schema=False)
-    async def metrics_endpoint() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if metrics:
+        @router.get("/metrics", include_in_schema=False)
+        async def metrics_endpoint() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -1,14 +1,23 @@
-"""Wiring of the ingest service: webhooks, health, and (when a token is set) the admin API."""
+"""Wiring of the ingest service, on two listeners (issue 16):
+
+- the webhook listener (WOONOX_INGEST_HOST/PORT): `POST /webhooks/woocommerce/{tenant}`, /healthz and
+  /readyz, nothing else. It is the one that may face the internet.
+- the admin listener (WOONOX_ADMIN_HOST/PORT, loopback by default): the admin API, the status page,
+  the Fortnox OAuth callback, /openapi.json, /docs and /metrics.
+
+`create_app` returns the webhook app; the admin app is `app.state.admin_app` and shares its state
+(one pool, one publisher, one Redis). One process serves both (`main`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import redis.asyncio as aioredis
 import structlog
+import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -20,7 +29,6 @@ from libs.common.errors import TransientError
 from libs.common.fortnox.tokens import TokenManager
 from libs.common.logging import configure_logging
 from libs.common.publisher import Publisher
-from libs.common.runner import serve
 from libs.common.store.db import make_engine, make_sessionmaker
 from libs.common.store.tenants import TenantStore
 from libs.common.topology import Topology
@@ -78,6 +86,17 @@ def _include_status_page(app: FastAPI) -> None:
     app.include_router(status_router, dependencies=[Depends(require_operator)])
 
 
+def _admin_app(settings: IngestSettings, ready: object) -> FastAPI:
+    admin = FastAPI(title="woonox ingest", redirect_slashes=False)
+    admin.include_router(health_routes(ready))
+    admin.include_router(admin_router)
+    admin.include_router(callback_router)
+    _include_status_page(admin)
+    admin.add_exception_handler(HTTPException, _http_error)
+    admin.add_exception_handler(RequestValidationError, _invalid)
+    return admin
+
+
 def create_app(settings: IngestSettings) -> FastAPI:
     engine = make_engine(settings.database_url, settings.db_schema)
     sessions = make_sessionmaker(engine)
@@ -116,12 +135,11 @@ def create_app(settings: IngestSettings) -> FastAPI:
 
     # redirect_slashes=False: WooCommerce does not follow redirects, so a redirect would silently
     # lose every delivery (WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php).
-    app = FastAPI(title="woonox ingest", lifespan=lifespan, redirect_slashes=False)
+    # No /docs, /openapi.json or /metrics here: they describe the operator surface (issue 16).
+    app = FastAPI(title="woonox ingest", lifespan=lifespan, redirect_slashes=False,
+                  docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(WebhookFastPath, endpoint=receiver.handle)
-    app.include_router(health_routes(ready))
-    app.include_router(admin_router)
-    app.include_router(callback_router)
-    _include_status_page(app)
+    app.include_router(health_routes(ready, metrics=False))
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.state.settings = settings
@@ -133,10 +151,40 @@ def create_app(settings: IngestSettings) -> FastAPI:
     app.state.tenant_cache = cache
     app.state.tenant_store = store
     app.state.redis = redis
+    admin = _admin_app(settings, ready)
+    admin.state = app.state  # one set of resources, opened and closed by the webhook app's lifespan
+    app.state.admin_app = admin
     return app
+
+
+class _Quiet(uvicorn.Server):
+    """The admin listener: leaves the signals to the webhook listener's server, which stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve_both(app: FastAPI, settings: IngestSettings) -> None:
+    def config(asgi: FastAPI, host: str, port: int) -> uvicorn.Config:
+        return uvicorn.Config(asgi, host=host, port=port, log_level="warning", access_log=False,
+                              lifespan="off", timeout_graceful_shutdown=30)
+
+    public = uvicorn.Server(config(app, settings.host, settings.port))
+    admin = _Quiet(config(app.state.admin_app, settings.admin_host, settings.admin_port))
+    async with app.router.lifespan_context(app):
+        admin_task = asyncio.create_task(admin.serve())
+        try:
+            # SIGTERM reaches `public`: webhooks in flight finish, then the admin listener stops,
+            # then the lifespan closes the shared resources.
+            await public.serve()
+        finally:
+            admin.should_exit = True
+            await admin_task
 
 
 def main() -> None:
     settings = IngestSettings()
     configure_logging("ingest", settings.log_level, settings.log_json)
-    serve(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    # Both listeners always: without an admin token the admin API answers 404, /metrics still serves.
+    asyncio.run(_serve_both(create_app(settings), settings))

@@ -1,9 +1,10 @@
 """The status page of ingest's admin API: tenants and their health, queue and DLQ sizes, recent
-bookings, and dead letters with a replay button. Server-rendered HTML; the only script is the
-confirm() before a replay.
+bookings, and dead letters with a replay button. Server-rendered HTML (Jinja2, autoescaped); the only
+script is the confirm() before a replay, in static/status.js.
 
     GET  /status           the page
     GET  /status.json      the same facts as JSON (libs.common.overview.Overview + dead letters)
+    GET  /status/static/*  the page's script and style sheet (a strict CSP allows nothing inline)
     POST /status/replay    form: id=<message id>&csrf=<token>  -> 303 back to /status
 
 Access: the admin token (IngestSettings.admin_token), as `Authorization: Bearer <token>` or, for a
@@ -21,11 +22,11 @@ import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime
-from html import escape
-from typing import Any
+from pathlib import Path
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.dead_letters import DeadLetter, DeadLetterFilter, DeadLetters
@@ -92,7 +93,7 @@ async def _gather(request: Request) -> tuple[Overview, list[DeadLetter]]:
 async def status_page(request: Request, replayed: int | None = None, error: str | None = None) -> HTMLResponse:
     token = _authorise(request)
     view, letters = await _gather(request)
-    return HTMLResponse(_page(view, letters, _csrf(token), replayed, error))
+    return HTMLResponse(_page(view, letters, _csrf(token), replayed, error), headers=SECURITY_HEADERS)
 
 
 @router.get("/status.json", tags=["admin"], summary="Tenants, queues, recent bookings and dead letters")
@@ -119,79 +120,35 @@ async def replay(request: Request, id: str = Form(..., max_length=128),
 
 
 # --- rendering ---------------------------------------------------------------------------------
+# Jinja2 with autoescape: every value from outside (dead-letter ids and reasons, tenant names) is text.
+# No inline script or style: the one script reads values from data- attributes, and the CSP forbids
+# anything else, so a value that did slip through escaping still could not run (issue 16).
 
-_CSS = """
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1d2330}
-h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.8rem}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #dde}
-th{background:#f3f4f8}.bad{color:#b00020;font-weight:600}.ok{color:#0a7a32}.muted{color:#778}
-.flash{padding:.6rem 1rem;border-radius:4px;background:#e7f6ec}.flash.error{background:#fde8eb}
-button{cursor:pointer}
-"""
+_HERE = Path(__file__).parent
+_STATIC = {"status.js": "text/javascript; charset=utf-8", "status.css": "text/css; charset=utf-8"}
+_templates = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"]),
+                         finalize=lambda value: "" if value is None else value)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 
-def _e(value: Any) -> str:
-    return escape("" if value is None else str(value))
+@router.get("/status/static/{name}", include_in_schema=False)
+async def static(request: Request, name: str) -> Response:
+    _authorise(request)
+    if name not in _STATIC:
+        raise HTTPException(404, "no such file")
+    return Response((_HERE / "static" / name).read_bytes(), media_type=_STATIC[name], headers=SECURITY_HEADERS)
 
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
-def _table(caption: str, headers: list[str], rows: list[list[str]], empty: str, table_id: str) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    if not rows:
-        body = f'<tr><td colspan="{len(headers)}" class="muted">{_e(empty)}</td></tr>'
-    return f'<h2>{_e(caption)}</h2><table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _health(word: str, good: set[str]) -> str:
-    return f'<span class="{"ok" if word in good else "bad"}">{_e(word)}</span>'
-
-
 def _page(view: Overview, letters: list[DeadLetter], csrf: str, replayed: int | None, error: str | None) -> str:
-    flash = ""
-    if replayed:
-        flash = f'<p class="flash" role="status">Replayed {replayed} dead letter(s).</p>'
-    elif error:
-        flash = f'<p class="flash error" role="alert">{_e(error)}</p>'
-    tenants = [[
-        _e(t.id), _e(t.name), _health(t.status, {"active"}) + (f" {_e(t.status_reason)}" if t.status_reason else ""),
-        _health(t.token_health, {"ok", "expiring"}), _e(_when(t.token_expires_at)),
-        "" if t.queue_depth is None else _e(t.queue_depth),
-        "" if t.rate_limit_used is None else f"{t.rate_limit_used}/25"
-        + (' <span class="bad">held after a 429</span>' if t.rate_limit_blocked_ms else ""),
-        (f"{_e(t.last_booking.kind)} {_e(t.last_booking.fortnox_number or '-')} for "
-         f"{_e(t.last_booking.woo_resource)} {_e(t.last_booking.woo_id)}, {_e(_when(t.last_booking.at))}")
-        if t.last_booking else '<span class="muted">never</span>',
-    ] for t in view.tenants]
-    queues = [[
-        _e(g.group), _e(g.queue.name) + ("" if g.queue.exists else ' <span class="bad">missing</span>'),
-        _e(g.queue.messages), _e(g.queue.consumers), _e(g.retrying),
-        f'<span class="{"bad" if g.dead.messages else "ok"}">{g.dead.messages}</span>',
-    ] for g in view.groups]
-    bookings = [[_e(_when(b.at)), _e(b.tenant), f"{_e(b.woo_resource)} {_e(b.woo_id)}", _e(b.kind),
-                 _e(b.fortnox_number or "-")] for b in view.recent_bookings]
-    dead = [[
-        _e(_when(d.at)), _e(d.tenant), _e(d.type), _e(d.reason), _e(d.code), _e(d.attempts), f"<code>{_e(d.id)}</code>",
-        f'<form method="post" action="/status/replay" onsubmit="return confirm(\'Replay {_e(d.id)}?\')">'
-        f'<input type="hidden" name="id" value="{_e(d.id)}"><input type="hidden" name="csrf" value="{csrf}">'
-        f'<button type="submit" aria-label="Replay {_e(d.id)}">Replay</button></form>',
-    ] for d in letters]
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>woonox status</title>'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head><body>'
-        f'<h1>woonox status</h1><p class="muted">as of {_e(_when(view.at))} UTC</p>{flash}'
-        + _table("Tenants", ["tenant", "name", "status", "Fortnox token", "token expires", "queue",
-                             "Fortnox requests / 5 s", "last booking"],
-                 tenants, "No tenants yet: woonox tenant add", "tenants")
-        + _table("Queues", ["group", "queue", "ready", "consumers", "retrying", "dead letters"], queues,
-                 "No queues", "queues")
-        + _table(f"Dead letters ({view.dead_letters})",
-                 ["at", "tenant", "type", "reason", "code", "attempts", "id", ""], dead,
-                 "No dead letters.", "dead-letters")
-        + _table("Recent bookings", ["at", "tenant", "WooCommerce", "kind", "Fortnox number"], bookings,
-                 "Nothing booked yet.", "bookings")
-        + "</body></html>"
-    )
+    return _templates.get_template("status.html").render(view=view, letters=letters, csrf=csrf, replayed=replayed,
+                                                         error=error, when=_when)

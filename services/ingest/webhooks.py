@@ -1,7 +1,8 @@
 """`POST /webhooks/woocommerce/{tenant}`: the hot path.
 
-Order of work: tenant (404) -> size (413) -> ping (200) -> signature on the raw body (401) ->
-topic and body (400) -> edge dedup -> confirmed publish (503 if the broker cannot confirm) -> 202.
+Order of work: tenant (401, the same answer as a bad signature) -> size (413) -> ping (200) ->
+signature on the raw body (401) -> hostile body (400) -> topic and body (400) ->
+edge dedup -> confirmed publish (503 if the broker cannot confirm) -> 202.
 It is a plain Starlette endpoint, not a FastAPI route: FastAPI's per-request machinery costs about as
 much as the HMAC and the publish together (docs/benchmarks.md). The raw body is
 published unchanged. Nothing is published for any 4xx.
@@ -24,6 +25,7 @@ from libs.common.envelope import Envelope
 from libs.common.errors import TransientError, WoonoxError
 from libs.common.publisher import Publisher
 from libs.common.woo.edge_keys import echo_key
+from services.ingest import body_guard
 from services.ingest.dedup import EdgeDedup
 from services.ingest.delivery import Decision, Rejection, classify
 from services.ingest.poll_signal import request_poll
@@ -44,6 +46,10 @@ def _answer(status: int, payload: dict[str, str]) -> Response:
 
 def _error(status: int, error: str, reason: str) -> Response:
     return _answer(status, {"error": error, "reason": reason})
+
+
+def _unauthorised() -> Response:
+    return _error(401, "bad-signature", "X-WC-Webhook-Signature does not match the body for this address")
 
 
 class _TooLarge(Exception):
@@ -84,7 +90,8 @@ class WebhookReceiver:
             log.error("tenant_lookup_failed", tenant=tenant_id, error=str(exc))
             return _error(503, "store-unavailable", "the tenant's record cannot be read; the backfill will recover")
         if tenant is None:
-            return _error(404, "unknown-tenant", f"no tenant {tenant_id!r} at this address")
+            # The same answer as a bad signature: the answer must not tell which tenant ids exist.
+            return _unauthorised()
         try:
             body = await _read_body(request, self.max_body_bytes)
         except _TooLarge:
@@ -96,7 +103,11 @@ class WebhookReceiver:
             # The activation ping: form body, no X-WC-Webhook-* headers; only an exact 200 counts.
             return _answer(200, {"status": "pong"})
         if not verify(body, tenant.secret, signature):
-            return _error(401, "bad-signature", "X-WC-Webhook-Signature does not match the body for this tenant")
+            return _unauthorised()
+        try:
+            body_guard.check(body)
+        except body_guard.HostileBody as exc:
+            return _error(400, "hostile-body", str(exc))
         delivery_id = headers.get("x-wc-webhook-delivery-id")
         try:
             decision = classify(tenant.id, topic, body)

@@ -70,7 +70,13 @@ class MapperHandlers:
         handler = self.routes.get(envelope.type)
         if handler is None:
             raise PermanentError(f"the mapper does not handle {envelope.type!r}", code="unknown-type")
-        await handler(envelope)
+        try:
+            await handler(envelope)
+        except ArithmeticError as exc:
+            # decimal.InvalidOperation, Overflow and the like come from the body's numbers, which a
+            # retry cannot change: dead-letter at once rather than after eight retries (issue 16).
+            raise PermanentError(f"{envelope.type} has an amount that cannot be computed: {exc!r}",
+                                 code="bad-amount") from exc
 
     async def _publish(self, source: Envelope, mtype: str, command: Command, *id_parts: object) -> None:
         await self.publisher.publish(Envelope(

@@ -66,9 +66,12 @@ def money(value: Any, what: str = "amount") -> Decimal:
     try:
         # A float (only rate_percent and the unused `price` come as numbers) goes through its
         # shortest repr, which is the decimal text WooCommerce printed.
-        return Decimal(str(value).strip())
+        amount = Decimal(str(value).strip())
     except InvalidOperation:
         raise PermanentError(f"{what} is not an amount: {value!r}", code="bad-amount") from None
+    if not amount.is_finite():  # NaN and Infinity parse, then break every sum (issue 16)
+        raise PermanentError(f"{what} is not an amount: {value!r}", code="bad-amount")
+    return amount
 
 
 def ore(value: Decimal) -> Decimal:

@@ -11,6 +11,7 @@ import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -36,7 +37,7 @@ from tests.integration.broker_helpers import depth, wait_for
 
 pytestmark = pytest.mark.e2e
 OUTPUT = ROOT / "test-output"
-TOKEN = "admin-token-for-the-test"
+TOKEN = "admin-token-for-the-test-32-chars-long"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -183,3 +184,55 @@ async def test_page_needs_the_admin_token_and_a_genuine_form(base_url: str) -> N
         as_json = await client.get("/status.json", headers={"Authorization": f"Bearer {TOKEN}"})
         assert as_json.status_code == 200
         assert as_json.json()["dead_letters"] == []
+
+
+HOSTILE_ID = "x');fetch('/admin/tenants');('"
+
+
+async def test_a_hostile_dead_letter_id_is_inert_in_the_browser(
+    settings: CommonSettings, topology: Topology, base_url: str, browser: Browser,
+) -> None:
+    """Issue 16: the id used to land in an inline onsubmit, where HTML escaping is undone before the
+    JavaScript runs. Now it is text in a data- attribute, and the CSP allows no inline script."""
+
+    async def handler(envelope: Envelope) -> None:
+        raise PermanentError("refused for the test", code="test")
+
+    service = ConsumerService("test", settings)
+    service.consume(MAPPER, handler)
+    async with service.running():
+        await service.publisher.publish(Envelope.new(tenant="shop-a", type="woo.order.updated",
+                                                     payload={"id": 1}, id=HOSTILE_ID))
+
+        async def dead() -> bool:
+            return await depth(settings.rabbitmq_url, topology.dlq(MAPPER)) == 1
+
+        await wait_for(dead, what="the dead letter")
+        context = await browser.new_context(http_credentials={"username": "admin", "password": TOKEN})
+        page = await context.new_page()
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
+        dialogs: list[str] = []
+
+        async def dismiss(dialog: Any) -> None:
+            dialogs.append(dialog.message)
+            await dialog.dismiss()  # the operator says no: nothing is replayed, nothing else may run
+
+        page.on("dialog", lambda d: asyncio.ensure_future(dismiss(d)))
+        response = await page.goto(f"{base_url}/status")
+        assert response is not None and response.status == 200
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert await page.inner_text("#dead-letters code") == HOSTILE_ID
+        await page.get_by_role("button", name=f"Replay {HOSTILE_ID}").click()
+
+        async def asked() -> bool:
+            return bool(dialogs)
+
+        await wait_for(asked, what="the confirm dialog")
+        await page.evaluate("1")  # a round trip: the submit handler has finished
+        assert dialogs == [f"Replay {HOSTILE_ID}?"]  # the whole id, shown as text
+        assert not [u for u in requested if "/admin/" in u]
+        await context.close()
+    assert await depth(settings.rabbitmq_url, topology.dlq(MAPPER)) == 1

@@ -76,7 +76,7 @@ async def test_one_order_booked_once_through_all_services(world: WriterWorld) ->
     assert not [e for e in journal if "999999" in json.dumps(e["request_body"] or {})]
 
     accepted = sum(1 for r in (first, second) if r.status_code == 202)
-    ingest_metrics = httpx.get(f"{ingest}/metrics").text
+    ingest_metrics = httpx.get(f"{world.stack.processes['ingest'].admin_url}/metrics").text
     assert _metric(ingest_metrics, "woonox_webhooks_total", status="401") == 1
     mapper_metrics = httpx.get(f"{world.stack.processes['mapper'].url}/metrics").text
 

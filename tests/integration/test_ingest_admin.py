@@ -22,7 +22,7 @@ from services.ingest.settings import IngestSettings
 from services.ingest.signature import sign
 from tests.integration.broker_helpers import wait_for
 
-TOKEN = "operator-token-123"
+TOKEN = "operator-token-123-of-at-least-32-chars"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 NEW = {"id": "shop-x", "shop_url": "https://shop-x.example", "webhook_secret": "firstSecret1",
        "woo_consumer_key": "ck_x", "woo_consumer_secret": "cs_hidden_x", "fortnox_client_id": "woonox-app",
@@ -38,7 +38,8 @@ async def admin_client(**overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClien
             return bool(app.state.ready())
 
         await wait_for(connected, what="ingest connected")
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest.test") as c:
+        admin = app.state.admin_app  # the admin listener's app (issue 16)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=admin), base_url="http://ingest.test") as c:
             yield c, app
 
 
@@ -51,7 +52,8 @@ async def test_without_a_token_the_admin_api_does_not_exist(settings: CommonSett
 
 
 async def test_tenants_settings_and_auth(settings: CommonSettings, topology: Topology, database: Any) -> None:
-    async with admin_client(admin_token=TOKEN) as (client, _):
+    async with admin_client(admin_token=TOKEN) as (client, app), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest.test") as public:
         assert (await client.get("/admin/tenants")).status_code == 401
         wrong = await client.get("/admin/tenants", headers={"Authorization": "Bearer nope"})
         assert (wrong.status_code, wrong.json()["error"]) == (401, "unauthorized")
@@ -73,12 +75,12 @@ async def test_tenants_settings_and_auth(settings: CommonSettings, topology: Top
         def signed(secret: str) -> dict[str, str]:
             return {"x-wc-webhook-topic": "product.updated", "x-wc-webhook-signature": sign(body, secret.encode())}
 
-        first = await client.post("/webhooks/woocommerce/shop-x", content=body, headers=signed("firstSecret1"))
+        first = await public.post("/webhooks/woocommerce/shop-x", content=body, headers=signed("firstSecret1"))
         assert first.status_code == 202
         patched = await client.patch("/admin/tenants/shop-x", json={"webhook_secret": "secondSecret2", "name": "X"},
                                      headers=AUTH)
         assert (patched.status_code, patched.json()["name"]) == (200, "X")
-        old = await client.post("/webhooks/woocommerce/shop-x", content=body, headers=signed("firstSecret1"))
+        old = await public.post("/webhooks/woocommerce/shop-x", content=body, headers=signed("firstSecret1"))
         assert old.status_code == 401  # the cached secret was dropped at once
         assert (await client.get("/admin/tenants/shop-x", headers=AUTH)).json()["woo_keys_set"] is True
 

@@ -92,7 +92,7 @@ async def test_bad_deliveries_publish_nothing_and_good_one_after_is_accepted(
         ("shop-a", order_body, {**woo_headers(order_body, "order.updated"), "x-wc-webhook-signature": "AAAA"},
          401, "bad-signature"),
         ("shop-a", order_body, woo_headers(order_body, "order.updated", secret=OTHER_SECRET), 401, "bad-signature"),
-        ("nobody", order_body, woo_headers(order_body, "order.updated"), 404, "unknown-tenant"),
+        ("nobody", order_body, woo_headers(order_body, "order.updated"), 401, "bad-signature"),
         ("shop-a", b"{not json", woo_headers(b"{not json", "order.updated"), 400, "bad-json"),
         ("shop-a", missing, woo_headers(missing, "order.updated"), 400, "invalid-body"),
         ("shop-a", order_body, woo_headers(order_body, "coupon.updated"), 400, "unknown-topic"),

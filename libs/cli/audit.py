@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from libs.cli.safe import cell
 from libs.cli.context import EXIT_NOT_FOUND, console, dump, err_console, run
+from libs.cli.safe import cell
 from libs.common.dead_letters import DeadLetter, DeadLetterFilter, DeadLetters
 from libs.common.overview import audit_trail
 from libs.common.settings import CommonSettings

@@ -14,8 +14,8 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from libs.cli.safe import cell
 from libs.cli.context import EXIT_NOT_FOUND, console, dump, err_console, run
+from libs.cli.safe import cell
 from libs.common.dead_letters import DeadLetter, DeadLetterFilter, DeadLetters, ReplayReport
 from libs.common.settings import CommonSettings
 from libs.common.topology import Topology

@@ -17,8 +17,8 @@ import typer
 from pydantic import BaseModel
 from rich.table import Table
 
-from libs.cli.safe import cell
 from libs.cli.context import EXIT_ERROR, console, err_console
+from libs.cli.safe import cell
 from libs.common import jsonmoney
 from libs.common.errors import PermanentError
 from libs.common.shop_settings import ShopSettings

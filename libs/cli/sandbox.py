@@ -12,8 +12,8 @@ import httpx
 import typer
 from rich.table import Table
 
-from libs.cli.safe import cell
 from libs.cli.context import EXIT_ERROR, console, dump, err_console
+from libs.cli.safe import cell
 
 __all__ = ["app"]
 

@@ -10,8 +10,8 @@ import typer
 from pydantic import SecretStr, ValidationError
 from rich.table import Table
 
-from libs.cli.safe import cell
 from libs.cli.context import EXIT_ERROR, EXIT_NOT_FOUND, console, dump, err_console, run, store
+from libs.cli.safe import cell
 from libs.common.store.tenants import Tenant, TenantNew
 
 app = typer.Typer(help="Shops (tenants): add, list, show, remove.", no_args_is_help=True)

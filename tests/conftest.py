@@ -146,3 +146,5 @@ async def redis_client(settings: CommonSettings) -> AsyncIterator[aioredis.Redis
 
 
 os.environ.setdefault("WOONOX_LOG_JSON", "true")
+# The sandbox and the shop emulator listen on 127.0.0.1 over http: allowed for tests only.
+os.environ.setdefault("WOONOX_ALLOW_HTTP_HOSTS", "127.0.0.1,localhost,shop.test,sandbox.test,fortnox.test,sandbox,shop")

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from libs.cli.context import EXIT_NOT_FOUND, console, dump, err_console, run
+from libs.cli.safe import cell
 from libs.common.dead_letters import DeadLetter, DeadLetterFilter, DeadLetters
 from libs.common.overview import audit_trail
 from libs.common.settings import CommonSettings
@@ -65,11 +66,12 @@ def audit(
         return
     docs = Table("kind", "fortnox number", "snapshot", "updated", title=f"{resource} {order}: documents")
     for b in found["bookings"]:
-        docs.add_row(b["kind"], b["fortnox_number"] or "-", str(b["snapshot_modified"] or ""), str(b["updated_at"]))
+        docs.add_row(*map(cell, (b["kind"], b["fortnox_number"] or "-", b["snapshot_modified"] or "", b["updated_at"])))
     console.print(docs)
     events = Table("at", "action", "detail", title="what woonox did")
     for e in found["events"]:
-        events.add_row(str(e["at"]), e["action"], ", ".join(f"{k}={v}" for k, v in (e["detail"] or {}).items()))
+        events.add_row(*map(cell, (e["at"], e["action"],
+                                   ", ".join(f"{k}={v}" for k, v in (e["detail"] or {}).items()))))
     console.print(events)
     for d in found["dead_letters"]:
         console.print(f"[red]dead letter[/red] {d['id']} in {d['queue']}: {d['reason']} (code {d['code'] or '-'}, "

@@ -33,6 +33,7 @@ from libs.cli.stack import Stack
 from libs.common.commands import external_reference
 from libs.common.crypto import SecretBox, generate_key
 from libs.common.fortnox.tokens import TokenManager
+from libs.common.outbound import ALLOW_ENV
 from libs.common.settings import CommonSettings
 from libs.common.store.db import drop_schema, make_engine, make_sessionmaker
 from libs.common.store.migrate import upgrade
@@ -42,6 +43,7 @@ from libs.common.topology import Topology
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PREFIX = "woonox_demo"
 TENANT = "demo-shop"
+DEMO_HOSTS = "127.0.0.1,localhost"
 
 
 def _sign(secret: str, body: bytes) -> str:
@@ -145,7 +147,9 @@ def _demo(keep: bool, order_file: Path, timeout: float) -> None:
     order_id = json.loads(body)["id"]
     env = {"RABBITMQ_URL": base.rabbitmq_url, "REDIS_URL": base.redis_url, "DATABASE_URL": base.database_url,
            "WOONOX_BROKER_PREFIX": PREFIX, "WOONOX_REDIS_PREFIX": PREFIX, "WOONOX_DB_SCHEMA": PREFIX,
-           "WOONOX_SECRET_KEYS": keys, "WOONOX_LOG_LEVEL": "WARNING"}
+           "WOONOX_SECRET_KEYS": keys, "WOONOX_LOG_LEVEL": "WARNING", ALLOW_ENV: DEMO_HOSTS}
+    # The sandbox runs on 127.0.0.1 over http: the demo (and only the demo) allows that host.
+    os.environ[ALLOW_ENV] = DEMO_HOSTS
     stack = Stack(env, Path(tempfile.mkdtemp(prefix="woonox-demo-")))
     console.print(f"[dim]logs in {stack.log_dir}[/dim]")
     try:

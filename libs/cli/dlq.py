@@ -15,6 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from libs.cli.context import EXIT_NOT_FOUND, console, dump, err_console, run
+from libs.cli.safe import cell
 from libs.common.dead_letters import DeadLetter, DeadLetterFilter, DeadLetters, ReplayReport
 from libs.common.settings import CommonSettings
 from libs.common.topology import Topology
@@ -72,7 +73,8 @@ def _summary(d: DeadLetter) -> dict[str, object]:
 def _table(letters: list[DeadLetter], title: str) -> Table:
     table = Table("id", "tenant", "type", "queue", "reason", "code", "attempts", "at", title=title)
     for d in letters:
-        table.add_row(d.id, d.tenant, d.type, d.queue, d.reason, d.code, str(d.attempts),
+        # Every field but `at` comes from the message: escaped, control characters replaced.
+        table.add_row(*map(cell, (d.id, d.tenant, d.type, d.queue, d.reason, d.code)), str(d.attempts),
                       d.at.strftime("%Y-%m-%d %H:%M:%S") if d.at else "")
     return table
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from rich.table import Table
 
 from libs.cli.context import EXIT_ERROR, console, err_console
+from libs.cli.safe import cell
 from libs.common import jsonmoney
 from libs.common.errors import PermanentError
 from libs.common.shop_settings import ShopSettings
@@ -68,9 +69,9 @@ def _rows_table(rows: list[dict[str, Any]]) -> Table:
                   title="Rows")
     for row in rows:
         quantity = row.get("DeliveredQuantity", row.get("Quantity", row.get("OrderedQuantity", "")))
-        table.add_row(str(row.get("ArticleNumber", "")), str(row.get("Description", "")), str(quantity),
-                      str(row.get("Price", "")), str(row.get("Discount", "")), str(row.get("VAT", "")),
-                      str(row.get("AccountNumber", "")), str(amount_of(row)))
+        table.add_row(*map(cell, (row.get("ArticleNumber", ""), row.get("Description", ""), quantity,
+                                  row.get("Price", ""), row.get("Discount", ""), row.get("VAT", ""),
+                                  row.get("AccountNumber", ""), amount_of(row))))
     return table
 
 

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from libs.cli.context import EXIT_ERROR, console, dump, err_console
+from libs.cli.safe import cell
 
 __all__ = ["app"]
 
@@ -105,8 +106,8 @@ def journal(
     table.add_column("fault")
     for e in entries["entries"]:
         path = e["path"] + (f"?{e['query']}" if e["query"] else "")
-        table.add_row(str(e["id"]), e["at"], str(e["database_number"] or ""), e["method"], path, str(e["status"]),
-                      e.get("fault") or "")
+        table.add_row(*map(cell, (e["id"], e["at"], e["database_number"] or "", e["method"], path, e["status"],
+                                  e.get("fault") or "")))
     console.print(table)
 
 

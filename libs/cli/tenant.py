@@ -11,6 +11,7 @@ from pydantic import SecretStr, ValidationError
 from rich.table import Table
 
 from libs.cli.context import EXIT_ERROR, EXIT_NOT_FOUND, console, dump, err_console, run, store
+from libs.cli.safe import cell
 from libs.common.store.tenants import Tenant, TenantNew
 
 app = typer.Typer(help="Shops (tenants): add, list, show, remove.", no_args_is_help=True)
@@ -83,8 +84,8 @@ def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     table = Table("id", "shop", "status", "fortnox client")
     for t in tenants:
-        table.add_row(t.id, t.shop_url, t.status + (f" ({t.status_reason})" if t.status_reason else ""),
-                      t.fortnox_client_id)
+        table.add_row(*map(cell, (t.id, t.shop_url, t.status + (f" ({t.status_reason})" if t.status_reason else ""),
+                                  t.fortnox_client_id)))
     console.print(table)
 
 

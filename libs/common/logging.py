@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-__all__ = ["configure_logging", "get_logger", "processors", "redact"]
+__all__ = ["configure_logging", "get_logger", "processors", "redact", "stdlib_formatter"]
 
 _SECRET_KEYS = re.compile(
     r"(secret|password|passwd|token|authorization|api[_-]?key|consumer[_-]?key|signature|refresh|code_verifier)",
@@ -22,7 +22,13 @@ _SECRET_KEYS = re.compile(
 )
 _SECRET_VALUES = [
     re.compile(r"(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE),
-    re.compile(r"((?:access_token|refresh_token|client_secret|consumer_secret|code)=)[^&\s]+", re.IGNORECASE),
+    re.compile(r"((?:access_token|refresh_token|client_secret|consumer_secret|consumer_key|code|password)=)[^&\s\"']+",
+               re.IGNORECASE),
+    # JSON-shaped, as in a response body quoted into an error: "refresh_token": "..."
+    re.compile(r"(\"(?:access_token|refresh_token|id_token|client_secret|consumer_secret|consumer_key|password|secret|"
+               r"webhook_secret)\"\s*:\s*\")(?:[^\"\\]|\\.)*(?=\")", re.IGNORECASE),
+    # URL userinfo: scheme://user:password@host (a broker or database URL in an error)
+    re.compile(r"([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+(?=@)", re.IGNORECASE),
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWTs
 ]
 REDACTED = "***"
@@ -66,8 +72,25 @@ def processors(json: bool = True) -> list[Any]:
     ]
 
 
+def stdlib_formatter(json: bool = True) -> logging.Formatter:
+    """Renders stdlib log records through the structlog chain (JSON lines, secrets redacted)."""
+    chain = processors(json)
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *chain[:-2]],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _redact_processor, chain[-1]],
+    )
+
+
 def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper(), force=True)
+    # Stdlib loggers (uvicorn, aio-pika, httpx) go through the same processors, redaction included:
+    # a formatter that renders their records as structlog events.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(stdlib_formatter(json))
+    logging.basicConfig(handlers=[handler], level=level.upper(), force=True)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        named = logging.getLogger(name)
+        named.handlers = []
+        named.propagate = True
     # httpx logs every request URL at INFO: Fortnox searches carry customers' e-mail addresses.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     structlog.configure(

@@ -34,6 +34,9 @@ class CommonSettings(BaseSettings):
     # Fernet keys (urlsafe base64, 32 bytes), comma-separated; the first encrypts, all decrypt,
     # so a key can be rotated without downtime.
     secret_keys: SecretStr = SecretStr("")
+    # Hosts that tenant URLs may reach over plain http and at internal addresses (the sandbox, the
+    # shop emulator, tests); empty in production. Read by libs.common.outbound.
+    allow_http_hosts: str = ""
     log_level: str = "INFO"
     log_json: bool = True
     prefetch: int = Field(32, ge=1, le=1000)

@@ -27,6 +27,7 @@ from libs.common.errors import WoonoxError
 from libs.common.fortnox.ratelimit import RateLimiter
 from libs.common.fortnox.tokens import TokenManager
 from libs.common.logging import configure_logging
+from libs.common.outbound import guarded_client
 from libs.common.publisher import Publisher
 from libs.common.runner import serve
 from libs.common.store.bookings import BookingStore
@@ -50,20 +51,26 @@ LOCK_SECONDS = 600
 # lost); only a tenant an operator paused is skipped.
 PAUSED = frozenset({"disabled", "paused"})
 TICK_SECONDS = 1.0
+# One tenant's jobs in one tick may take this long; a shop that hangs (or trickles a body) is cut
+# off here and tried again on its next turn, and never holds up the other tenants.
+TENANT_TIMEOUT_SECONDS = 240.0
 TenantJob = Callable[[Tenant], Awaitable[None]]
 
 
 class Poller:
     def __init__(self, settings: IngestSettings, *, http: httpx.AsyncClient | None = None,
-                 extra_jobs: list[tuple[float, TenantJob]] | None = None) -> None:
+                 extra_jobs: list[tuple[float, TenantJob]] | None = None,
+                 tenant_timeout: float = TENANT_TIMEOUT_SECONDS) -> None:
         self.settings = settings
+        self.tenant_timeout = tenant_timeout
         self.engine = make_engine(settings.database_url, settings.db_schema, pool_size=2)
         sessions = make_sessionmaker(self.engine)
         self.tenants = TenantStore(sessions, SecretBox(settings.secret_keys.get_secret_value()))
         self.bookings = BookingStore(sessions)
         self.publisher = Publisher(settings.rabbitmq_url, Topology(settings.broker_prefix))
         self.redis = aioredis.from_url(settings.redis_url)
-        self.http = http or httpx.AsyncClient(timeout=60)
+        # Shop and Fortnox URLs are tenant data: every connect checks the resolved address.
+        self.http = http or guarded_client(timeout=60)
         self._own_http = http is None
         self.backfill = Backfill(
             self.publisher, CursorStore(sessions), EdgeDedup(self.redis, settings.redis_prefix, settings.dedup_seconds),
@@ -130,22 +137,31 @@ class Poller:
             return await self.backfill.run(tenant.id, woo)
 
     async def tick(self) -> None:
+        """Every tenant's due jobs, each tenant in its own task under `tenant_timeout`."""
         wanted = await take_poll_requests(self.redis, self.settings.redis_prefix)
         now = time.monotonic()
-        for tenant in await self.tenants.list():
-            if tenant.status in PAUSED:
-                continue
-            for index, (interval, job) in enumerate(self._jobs):
-                due = self._due.get((tenant.id, index), 0.0)
-                if now < due and not (index == 0 and tenant.id in wanted):
-                    continue
-                self._due[(tenant.id, index)] = now + interval
-                try:
-                    await job(tenant)
-                except WoonoxError as exc:  # one shop's trouble must not stop the others
-                    log.error("poll_failed", tenant=tenant.id, job=getattr(job, "__name__", "job"), error=str(exc))
-                except Exception:  # a bug met on one shop's data: logged with its trace, the others go on
-                    log.exception("poll_crashed", tenant=tenant.id, job=getattr(job, "__name__", "job"))
+        tenants = [t for t in await self.tenants.list() if t.status not in PAUSED]
+        await asyncio.gather(*(self._tenant_jobs(t, now, t.id in wanted) for t in tenants))
+
+    async def _tenant_jobs(self, tenant: Tenant, now: float, wanted: bool) -> None:
+        try:
+            async with asyncio.timeout(self.tenant_timeout):
+                for index, (interval, job) in enumerate(self._jobs):
+                    due = self._due.get((tenant.id, index), 0.0)
+                    if now < due and not (index == 0 and wanted):
+                        continue
+                    self._due[(tenant.id, index)] = now + interval
+                    try:
+                        await job(tenant)
+                    except WoonoxError as exc:  # one shop's trouble must not stop the others
+                        log.error("poll_failed", tenant=tenant.id, job=getattr(job, "__name__", "job"),
+                                  error=str(exc))
+                    except TimeoutError:
+                        raise
+                    except Exception:  # a bug met on one shop's data: logged with its trace, the others go on
+                        log.exception("poll_crashed", tenant=tenant.id, job=getattr(job, "__name__", "job"))
+        except TimeoutError:
+            log.error("poll_timed_out", tenant=tenant.id, seconds=self.tenant_timeout)
 
     async def run_forever(self) -> None:
         while True:

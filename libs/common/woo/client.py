@@ -13,15 +13,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import structlog
 from pydantic import SecretStr
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from libs.common.errors import PermanentError, TransientError
+from libs.common.outbound import BlockedAddress, check_url, guarded_client
 from libs.common.woo.paging import MAX_PER_PAGE, Page, json_body
 
 __all__ = ["WooClient", "WooCredentials", "gmt_param"]
 
 API = "/wp-json/wc/v3"
+log = structlog.get_logger("woonox.woo.client")
+# A page of 100 orders is rarely above 2 MB; a body beyond this is a shop (or an attacker's host)
+# trying to fill our memory, and is read no further.
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# X-WP-TotalPages is the shop's word: one walk reads at most this many pages. The backfill's cursor
+# moves page by page, so the next run goes on where this one stopped.
+MAX_PAGES = 200
 
 
 @dataclass(frozen=True)
@@ -48,10 +57,19 @@ def gmt_param(moment: datetime) -> str:
 
 class WooClient:
     def __init__(self, credentials: WooCredentials, *, http: httpx.AsyncClient | None = None,
-                 timeout: float = 30.0, attempts: int = 4, max_wait: float = 8.0) -> None:
+                 timeout: float = 30.0, attempts: int = 4, max_wait: float = 8.0,
+                 max_bytes: int = MAX_RESPONSE_BYTES, max_pages: int = MAX_PAGES) -> None:
+        try:
+            check_url(credentials.shop_url)
+        except ValueError as exc:
+            raise PermanentError(f"shop URL refused: {exc}", code="woo-url-refused") from None
         self._creds = credentials
         self._own_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        # The default client checks every resolved address (libs.common.outbound); a caller passing
+        # its own client should build it with `guarded_client` too.
+        self._http = http or guarded_client(timeout=timeout)
+        self._max_bytes = max_bytes
+        self._max_pages = max_pages
         self._base = credentials.shop_url.rstrip("/") + API
         self._attempts = attempts
         self._max_wait = max_wait
@@ -95,8 +113,15 @@ class WooClient:
     async def _once(self, method: str, url: str, params: dict[str, Any], json: Any,
                     auth: httpx.BasicAuth | None) -> httpx.Response:
         try:
-            response = await self._http.request(method, url, params=params, json=json,
-                                                auth=auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=False)
+            request = self._http.build_request(method, url, params=params, json=json)
+            response = await self._http.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT,
+                                             follow_redirects=False, stream=True)
+            try:
+                response = await self._capped(request, response)
+            finally:
+                await response.aclose()
+        except BlockedAddress as exc:
+            raise PermanentError(f"WooCommerce {method}: {exc}", code="woo-url-refused") from None
         except httpx.TimeoutException as exc:
             raise _Retryable(f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
@@ -106,6 +131,26 @@ class WooClient:
         if response.status_code >= 300:
             raise _permanent(method, url, response)
         return response
+
+    async def _capped(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """The response read to at most `max_bytes` (decoded), as a plain in-memory response."""
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            raise self._too_big(request)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise self._too_big(request)
+            chunks.append(chunk)
+        headers = [(k, v) for k, v in response.headers.multi_items()
+                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks), request=request)
+
+    def _too_big(self, request: httpx.Request) -> PermanentError:
+        return PermanentError(f"WooCommerce {request.method} {request.url.path}: the answer is larger than "
+                              f"{self._max_bytes} bytes; not read further", code="woo-too-large")
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -122,6 +167,9 @@ class WooClient:
             current = await self.page(path, number, per_page, **params)
             yield current
             if current.last:
+                return
+            if number >= self._max_pages:
+                log.warning("woo_page_cap", path=path, pages=number, claimed=current.total_pages)
                 return
             number += 1
 

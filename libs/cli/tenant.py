@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -29,12 +30,24 @@ def _public(t: Tenant) -> dict[str, object]:
     }
 
 
+MIN_WEBHOOK_SECRET = 32  # generated secrets are at least this long; a shorter one is accepted with a warning
+
+
+def _webhook_secret(path: Path | None) -> str:
+    if path is not None:
+        secret = path.read_text().strip()
+    else:
+        secret = os.environ.get("WOONOX_WEBHOOK_SECRET") or typer.prompt("Webhook secret", hide_input=True)
+    if len(secret) < MIN_WEBHOOK_SECRET:
+        err_console.print(f"[yellow]warning:[/yellow] the webhook secret has {len(secret)} characters; "
+                          f"{MIN_WEBHOOK_SECRET} or more (random) are advised")
+    return secret
+
+
 @app.command()
 def add(
     tenant_id: Annotated[str, typer.Argument(help="Short id, e.g. 'my-shop'")],
     shop_url: Annotated[str, typer.Option(help="The WooCommerce shop's URL")],
-    webhook_secret: Annotated[str, typer.Option(prompt=True, hide_input=True, envvar="WOONOX_WEBHOOK_SECRET",
-                                                help="The secret set on the shop's webhooks")],
     fortnox_client_id: Annotated[str, typer.Option(help="Fortnox app client id")] = "",
     fortnox_client_secret: Annotated[str | None, typer.Option(envvar="WOONOX_FORTNOX_CLIENT_SECRET",
                                                               help="Fortnox app client secret")] = None,
@@ -46,8 +59,13 @@ def add(
     settings_file: Annotated[Path | None, typer.Option("--settings", help="JSON file of sync settings")] = None,
     name: Annotated[str, typer.Option(help="Display name")] = "",
     replace: Annotated[bool, typer.Option(help="Overwrite an existing tenant")] = False,
+    webhook_secret_file: Annotated[Path | None, typer.Option(help="File holding the shop's webhook secret")] = None,
 ) -> None:
-    """Add a shop. Secrets are stored encrypted; pass them by env var or prompt, not on the command line."""
+    """Add a shop. Secrets are stored encrypted; pass them by env var or prompt, not on the command line.
+
+    The webhook secret comes from --webhook-secret-file, else WOONOX_WEBHOOK_SECRET, else a hidden prompt:
+    never from an argument, which `ps` and shell history would show."""
+    webhook_secret = _webhook_secret(webhook_secret_file)
     try:
         new = TenantNew(
             id=tenant_id, name=name, shop_url=shop_url, webhook_secret=SecretStr(webhook_secret),

@@ -72,6 +72,15 @@ def _fail(status: int, error: str, reason: str) -> HTTPException:
     return HTTPException(status, {"error": error, "reason": reason})
 
 
+def _no_nul(model: BaseModel) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it here with a reason instead of failing in the driver."""
+    for name in model.model_fields_set:
+        value = getattr(model, name)
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and "\x00" in text:
+            raise _fail(422, "invalid-tenant", f"{name}: contains a NUL character")
+
+
 async def _tenant(request: Request, tenant_id: str) -> Tenant:
     tenant: Tenant | None = await request.app.state.tenant_store.get(tenant_id)
     if tenant is None:
@@ -86,6 +95,7 @@ async def list_tenants(request: Request) -> list[TenantView]:
 
 @router.post("/tenants", status_code=201, summary="Add a tenant (shop)")
 async def create_tenant(request: Request, body: TenantNew) -> TenantView:
+    _no_nul(body)
     if body.settings:
         _validated_settings(body.settings)
     try:
@@ -103,6 +113,7 @@ async def get_tenant(request: Request, tenant_id: str) -> TenantView:
 
 @router.patch("/tenants/{tenant_id}", summary="Change a tenant (keys, URLs, Fortnox app)")
 async def update_tenant(request: Request, tenant_id: str, patch: TenantPatch) -> TenantView:
+    _no_nul(patch)
     current = await _tenant(request, tenant_id)
     fields = current.model_dump(include=set(TenantNew.model_fields))
     fields.update({k: v for k, v in patch if k in patch.model_fields_set and v is not None})

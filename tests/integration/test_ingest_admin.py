@@ -136,3 +136,14 @@ async def test_fortnox_connect_flow_stores_encrypted_tokens(settings: CommonSett
     assert row.refresh_token_enc
     box = SecretBox(settings.secret_keys.get_secret_value())
     assert box.decrypt(row.access_token_enc).count(".") == 2  # a JWT, stored encrypted
+
+
+async def test_a_nul_byte_is_a_clear_422(settings: CommonSettings, topology: Topology, database: Any) -> None:
+    """Issue 16: PostgreSQL text cannot hold NUL; the answer was a 500."""
+    async with admin_client(admin_token=TOKEN) as (client, _):
+        assert (await client.post("/admin/tenants", json=NEW, headers=AUTH)).status_code == 201
+        patched = await client.patch("/admin/tenants/shop-x", json={"name": "bad\u0000name"}, headers=AUTH)
+        assert (patched.status_code, patched.json()["error"]) == (422, "invalid-tenant")
+        assert "NUL" in patched.json()["reason"]
+        created = await client.post("/admin/tenants", json={**NEW, "id": "shop-y", "name": "a\u0000"}, headers=AUTH)
+        assert created.status_code == 422

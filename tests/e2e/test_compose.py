@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import secrets
 import socket
 import subprocess
 import sys
@@ -121,8 +122,12 @@ def _command_env(service: dict[str, Any], service_env: dict[str, str], tmp_path:
     for key in list(env):
         if key.startswith("WOONOX_") and key.endswith("_HOST"):
             env[key] = "127.0.0.1"
+        elif key == "WOONOX_ADMIN_PORT":  # ingest's operator listener needs a port of its own
+            env[key] = str(_free_port())
         elif key.startswith("WOONOX_") and key.endswith("_PORT"):
             env[key] = str(port)
+        elif key == "WOONOX_ADMIN_TOKEN":  # what an operator does with .env.example's change-me
+            env[key] = secrets.token_urlsafe(32)
         elif key.endswith("_SQLITE_PATH"):
             env[key] = str(tmp_path / "state.sqlite")
     return env, port

@@ -24,7 +24,9 @@ from bench.world import bench_world, parse_at, until
 from tests.e2e.writer_stack import WriterWorld, max_in_window
 from tests.writer_harness import order_command
 
-CEILING = 5.0  # Fortnox: 25 requests per 5 s per tenant (FACTS.md)
+# Fortnox: 25 requests per 5 s per tenant (Fortnox developer docs,
+# https://www.fortnox.se/developer/guides-and-good-to-know/rate-limits)
+CEILING = 5.0
 
 
 async def run(orders: int, writers: int) -> dict[str, float]:

@@ -6,7 +6,8 @@
                   tenant's ingest endpoint (`/webhooks/woocommerce/<tenant>`); none disabled
     Fortnox       the token works; every scope the shop's settings need is granted and licensed
                   (one cheap read per scope: Fortnox answers 2000663 for a scope not granted,
-                  2001101 for one without licence, 2001103 without API licence; FACTS.md);
+                  2001101 for one without licence, 2001103 without API licence; Fortnox developer
+                  docs, https://www.fortnox.se/developer/guides-and-good-to-know/errors);
                   every account of the account map exists in the company's chart of accounts;
                   every mode of payment the payment settings use exists
 

@@ -195,7 +195,9 @@ async def _documents(fortnox: FortnoxClient, kind: str, prefix: str) -> dict[str
     """Live documents of `kind` stamped by woonox for this tenant, by exact reference."""
     resource, wrapper, list_wrapper, _ = DOCUMENT_RESOURCES[kind]
     items = await _patiently(lambda: fortnox.list_all(resource, list_wrapper))
-    if kind == "offer":  # offer list items carry no reference (FACTS.md): read each in full
+    # Offer list items carry no reference (Fortnox API reference, https://apps.fortnox.se/apidocs,
+    # Offers): read each in full.
+    if kind == "offer":
         items = [await _get(fortnox, resource, i["DocumentNumber"], wrapper) for i in items]
     by_ref: dict[str, list[dict[str, Any]]] = {}
     for item in items:

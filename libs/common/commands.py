@@ -48,7 +48,8 @@ RESULT_DOCUMENT = "fortnox.result.document"
 
 
 def external_reference(tenant: str, woo_order_id: int | str) -> str:
-    """The reference stamped in ExternalInvoiceReference1 (≤ 80 chars, FACTS.md): the writer's
+    """The reference stamped in ExternalInvoiceReference1 (≤ 80 chars: Fortnox API reference,
+    https://apps.fortnox.se/apidocs, Invoices): the writer's
     ledger of last resort, searched with an exact comparison since Fortnox's search is substring."""
     return f"woonox:{tenant}:order:{woo_order_id}"[:80]
 
@@ -110,7 +111,8 @@ class ExpectedTotals(_Command):
 
 class CreditNote(_Command):
     """One WooCommerce refund as the credit invoice it must become: rows with negative quantities
-    (FACTS.md: a second partial refund needs a new invoice with negative rows). Row amounts are in
+    (Fortnox API reference, https://apps.fortnox.se/apidocs, Invoices: `/credit` works once per
+    invoice, so a second partial refund needs a new invoice with negative rows). Row amounts are in
     the document's VATIncluded convention (`vat_included`)."""
 
     refund_id: int

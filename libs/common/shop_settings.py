@@ -87,8 +87,9 @@ def rate_key(rate: Decimal) -> str:
 
 
 class AccountMap(_Strict):
-    """Sales accounts per VAT rate and region (FACTS.md: 3001/3002/3003/3004 Sweden, 3105 export,
-    3106 EU with VAT charged, 3108 EU business reverse charge)."""
+    """Sales accounts per VAT rate and region (BAS chart of accounts, https://www.bas.se:
+    3001/3002/3003/3004 Sweden, 3105 export, 3106 EU with VAT charged, 3108 EU business reverse
+    charge)."""
 
     se: RegionAccounts = RegionAccounts(by_rate={"25": 3001, "12": 3002, "6": 3003, "0": 3004})
     eu_consumer: RegionAccounts = RegionAccounts(
@@ -132,11 +133,13 @@ class DocumentSettings(_Strict):
     allow_free_text_rows: bool = Field(False, description="book products without SKU as rows without article")
     our_reference: str | None = None
     # When a document Fortnox has already booked must change: credit it and issue a new one, or
-    # dead-letter the change for a human (FACTS.md: a booked invoice cannot be changed).
+    # dead-letter the change for a human (a booked invoice cannot be changed: Fortnox API reference,
+    # https://apps.fortnox.se/apidocs, Invoices).
     on_booked_change: Literal["credit-and-reissue", "dead-letter"] = "credit-and-reissue"
     way_of_delivery: dict[str, str] = Field(default_factory=dict, description="Woo shipping method_id -> Fortnox code")
     # WooCommerce tax classes that hold food: their rate is checked against the food rate of the
-    # date of sale (6 % from 2026-04-01 to 2027-12-31, 12 % otherwise; FACTS.md).
+    # date of sale (6 % from 2026-04-01 to 2027-12-31, 12 % otherwise; Mervärdesskattelag (2023:200)
+    # as changed after Prop. 2025/26:55).
     food_tax_classes: list[str] = ["reduced-rate", "food", "livsmedel"]
 
 
@@ -189,7 +192,8 @@ class ProductSync(_Strict):
 
 class RoundingSettings(_Strict):
     # Mirrors the Fortnox company setting: whole kronor puts the difference in RoundOff, outside VAT
-    # (FACTS.md "Rounding"). The check table then shows RoundOff beside the totals.
+    # (Fortnox API reference, https://apps.fortnox.se/apidocs, Invoices: RoundOff is read-only; the
+    # rule itself is undocumented). The check table then shows RoundOff beside the totals.
     whole_kronor: bool = False
     # What to do when no row layout reproduces WooCommerce's VAT to the öre: dead-letter (default,
     # nothing wrong is booked) or book it and warn.

@@ -1,6 +1,7 @@
 """`/3/...`: every Fortnox API call goes through here: token, faults, rate limit, route, scope, body
 checks, the handler, response checks, journal. One Starlette endpoint (no per-route FastAPI machinery)
-because this is the hot path of every benchmark (PERFORMANCE.md: FastAPI costs ~1.8× Starlette).
+because this is the hot path of every benchmark (measured on a CI-class 2-core machine, a bare FastAPI
+endpoint costs ~1.8× a bare Starlette one).
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ async def fortnox_api(request: Request) -> Response:
         if verdict.status is not None:
             fault = f"status_{verdict.status}"
             return _fault_answer(finish, verdict.status)
-    # FACTS.md "Rate limit": 25 per 5 s per (client, tenant), then 429 with no headers.
+    # Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/rate-limits:
+    # 25 per 5 s per (client, tenant), then 429 with no headers.
     if not sandbox.limiter.allow(client_id, db):
         return finish(429, error_body("Too many requests", 429))
     found = sandbox.router.route(method, path)
@@ -76,7 +78,8 @@ async def fortnox_api(request: Request) -> Response:
         status = 405 if sandbox.router.allowed(path) else 404
         return finish(status, error_body(f"Resursen {path} finns inte för {method}", errors.NOT_FOUND))
     endpoint, params = found
-    # FACTS.md "Authentication": a call outside the granted scopes fails (2000663).
+    # Fortnox developer docs, https://www.fortnox.se/developer/authorization: a call outside the granted
+    # scopes fails (2000663, https://www.fortnox.se/developer/guides-and-good-to-know/errors).
     if endpoint.scope not in claims.scopes:
         return finish(403, error_body(f"Har inte behörighet för scope {endpoint.scope}", errors.NO_SCOPE_ACCESS))
     try:

@@ -3,8 +3,9 @@
 As a real Fortnox invoice shows it (Net 1590 + Freight 95 + TotalVAT 421.25 = 2106.25, Total 2106,
 RoundOff -0.25): VAT is computed per rate on the sum of that rate's row totals (freight and
 administration fee carry their own VAT, FreightVAT / AdministrationFeeVAT, inside TotalVAT); RoundOff
-only rounds Total to whole kronor when the company rounds, and never enters VAT (FACTS.md "Swedish
-VAT and accounts", rounding). With VATIncluded the row prices include VAT, and the VAT of each rate
+only rounds Total to whole kronor when the company rounds, and never enters VAT (Fortnox API
+reference, https://apps.fortnox.se/apidocs, Invoices: RoundOff is read-only; the rule itself is undocumented).
+With VATIncluded the row prices include VAT, and the VAT of each rate
 is taken out of that rate's gross sum: gross × r / (100 + r).
 """
 

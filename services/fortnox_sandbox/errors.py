@@ -1,6 +1,8 @@
 """Fortnox's error answers: `{"ErrorInformation": {"error": 1, "message": ..., "code": ...}}`.
 
-Codes are the ones FACTS.md "Errors" lists; the status is the one Fortnox uses for them (400 for
+Codes are the ones Fortnox's errors page lists
+(https://www.fortnox.se/developer/guides-and-good-to-know/errors), plus a few that existing integrations
+report (2000861, 2000013, 2001302, 2000513, 2000342); the status is the one Fortnox uses for them (400 for
 bad input, 404 for unknown resources, 403 for scope problems, 401 for bad tokens, 429 rate limit).
 """
 
@@ -10,7 +12,8 @@ from typing import Any
 
 __all__ = ["FortnoxError", "bad_request", "error_body", "not_found"]
 
-# FACTS.md "Errors" — the codes the sandbox answers with.
+# Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/errors — the codes the
+# sandbox answers with.
 CUSTOMER_NUMBER_USED = 2000637
 ACCOUNT_NOT_FOUND = 2001304
 UNKNOWN_FIELD = 2001399
@@ -28,10 +31,12 @@ ARTICLE_NUMBER_TAKEN = 2000013
 ROW_UNKNOWN_ARTICLE = 2001302
 ARTICLE_NOT_FOUND = 2000513
 PRICE_MISSING = 2000342
-# Not in FACTS.md: Fortnox's older error list names 2000311 for an invalid access token; the sandbox
+# Not on Fortnox's current errors page: its older error list names 2000311 for an invalid access
+# token; the sandbox
 # uses it for every 401 so a client has a code to log (docs/sandbox.md, deviations).
 INVALID_TOKEN = 2000311
-# Not found in FACTS.md for "resource not found" in general: 2000513 is the article one; the sandbox
+# Fortnox's errors page names no code for "resource not found" in general: 2000513 is the article
+# one; the sandbox
 # uses the same code family for every unknown document (docs/sandbox.md, deviations).
 NOT_FOUND = 2000513
 

@@ -3,7 +3,7 @@
 A rule applies to the requests it matches (optionally one database number and/or a path prefix).
 `drop_after_commit_share` is the one that matters most: the create is committed, then the connection
 is closed before the response, so a naive client that retries books the document twice
-(ARCHITECTURE.md invariant 2; tests/integration/test_sandbox_drop_after_commit.py).
+(docs/architecture.md, invariant 2; tests/integration/test_sandbox_drop_after_commit.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Reading request values the way Fortnox does: numbers as number or string, "API_BLANK" clears a field.
 
-FACTS.md "Resources the integration uses": send the string "API_BLANK" to clear a field; quantities
+Fortnox API reference (https://apps.fortnox.se/apidocs): send the string "API_BLANK" to clear a field;
+quantities
 are strings in Fortnox's documents ("10.00") but numbers are accepted on the way in.
 """
 

@@ -1,6 +1,7 @@
 """Lists as Fortnox serves them: text filters, `lastmodified`, paging and MetaInformation.
 
-FACTS.md "Lists, search, paging": `?limit=` (max 500, default 100) and `?page=`; text filters are
+Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/parameters:
+`?limit=` (max 500, default 100) and `?page=`; text filters are
 case-insensitive substring matches (a search for "12" also finds "112"); `lastmodified`
 (YYYY-MM-DD HH:MM) returns what changed since; only one resource filter per call.
 """
@@ -76,7 +77,8 @@ def listing(company: Company, kind: str, query: Mapping[str, str], filters: Mapp
         raise bad_request(f"Ogiltig parameter: {unknown[0]}", BAD_PARAMETER)
     chosen = [(filters[name], value) for name, value in query.items() if name in filters]
     if len(chosen) > 1:
-        # FACTS.md "Lists, search, paging": only one resource filter per call (lastmodified aside).
+        # Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/parameters:
+        # only one resource filter per call (lastmodified aside).
         raise bad_request("Endast ett sökfilter per anrop", BAD_PARAMETER)
     since = _since(query["lastmodified"]) if query.get("lastmodified") else None
     modified = company.modified.get(kind, {})

@@ -1,6 +1,7 @@
 """`/oauth-v1/auth` (consent, auto-approved) and `/oauth-v1/token`, as Fortnox runs them.
 
-FACTS.md "Authentication": HTTP Basic client auth, form body; grants authorization_code,
+Fortnox developer docs, Authorization (https://www.fortnox.se/developer/authorization): HTTP Basic client
+auth, form body; grants authorization_code,
 refresh_token (single use, rotating; a dead one answers "Invalid refresh token") and
 client_credentials with a `TenantId` header for service accounts (no refresh token). The consent
 code lives 10 minutes; `state` is required.
@@ -124,7 +125,8 @@ def _grant(sandbox: Sandbox, client_id: str, grant_type: str, form: dict[str, st
         grant = sandbox.tokens.take_refresh(form.get("refresh_token", ""), client_id)
         sandbox.flush_clients()
         if grant is None or grant.database_number not in state.companies:
-            # FACTS.md "Authentication": an invalid refresh token answers "Invalid refresh token".
+            # Fortnox developer docs, https://www.fortnox.se/developer/authorization: an invalid refresh
+            # token answers "Invalid refresh token".
             return {"error": "invalid_grant", "error_description": "Invalid refresh token"}, 400
         company, scopes, refresh = state.companies[grant.database_number], grant.scopes, True
     elif grant_type == "client_credentials":

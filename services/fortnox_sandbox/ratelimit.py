@@ -1,6 +1,7 @@
 """Fortnox's rate limit: 25 requests in any 5-second sliding window per (client, tenant).
 
-FACTS.md "Rate limit": a sliding window, not fixed buckets; past it HTTP 429 with no headers.
+Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/rate-limits: a sliding
+window, not fixed buckets; past it HTTP 429 with no headers.
 Refused requests are not counted: a client that backs off gets its capacity back as soon as the
 oldest accepted request leaves the window.
 """

@@ -1,8 +1,9 @@
 """The sandbox's own router for `/3/...`: one table of (method, path template, scope, handler, schemas).
 
 Kept apart from FastAPI's router because the table is also what the contract tests walk and what
-docs/sandbox.md lists: one place names every endpoint, the scope it needs (FACTS.md
-"Authentication": a token without the scope cannot touch the resource) and its OpenAPI schemas.
+docs/sandbox.md lists: one place names every endpoint, the scope it needs (Fortnox developer docs,
+Authorization, https://www.fortnox.se/developer/authorization: a token without the scope cannot touch the
+resource) and its OpenAPI schemas.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What a new sandbox company holds before anyone writes to it: a BAS chart subset with VAT codes,
 default accounts, terms and modes of payment, ways of delivery, price list A and voucher series.
 
-FACTS.md "Swedish VAT and accounts": the accounts woonox relies on (3001-3004, 3105-3108, 2611-2631,
+BAS chart of accounts (https://www.bas.se): the accounts woonox relies on (3001-3004, 3105-3108, 2611-2631,
 1510, 1930) are all here, each with a VATCode, so `/3/accounts` can be read instead of hard-coded.
 """
 
@@ -39,7 +39,7 @@ ACCOUNTS: tuple[tuple[int, str, str], ...] = (
     (6570, "Bankkostnader", ""),
     (8310, "Ränteintäkter", ""),
 )
-# FACTS.md "Resources the integration uses": /3/predefinedaccounts, the company's default accounts.
+# Fortnox API reference (https://apps.fortnox.se/apidocs), PredefinedAccounts: the company's default accounts.
 PREDEFINED: tuple[tuple[str, int], ...] = (
     ("CUSTOMER", 1510),
     ("SALES", 3001),

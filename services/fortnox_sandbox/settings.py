@@ -13,12 +13,14 @@ class SandboxSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8900, ge=1, le=65535)
-    # FACTS.md "Authentication": access tokens live 3600 s, refresh tokens 45 days.
+    # Fortnox developer docs, https://www.fortnox.se/developer/authorization: access tokens live 3600 s,
+    # refresh tokens 45 days.
     access_token_ttl: int = Field(3600, ge=0)
     refresh_token_ttl: int = Field(45 * 24 * 3600, ge=1)
     # HS256 key of the sandbox's JWTs; empty = a random key per process (or the one kept in SQLite).
     jwt_secret: str = ""
-    # FACTS.md "Rate limit": 25 requests per 5 s sliding window per (client, tenant).
+    # Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/rate-limits:
+    # 25 requests per 5 s sliding window per (client, tenant).
     rate_limit: int = Field(25, ge=1)
     rate_window_seconds: float = Field(5.0, gt=0)
     # Request bodies are checked against openapi.json always (Fortnox rejects bad bodies too);

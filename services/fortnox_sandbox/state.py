@@ -1,7 +1,8 @@
 """What the sandbox holds: clients, companies (tenants) and each company's resources.
 
 Every company is isolated: its resources live in its own `Company.resources`, and an access token
-carries exactly one database number (FACTS.md "Authentication": the token's tenantId claim).
+carries exactly one database number (the token's tenantId claim: Fortnox developer docs,
+Authorization, https://www.fortnox.se/developer/authorization).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 __all__ = ["ALL_SCOPES", "Client", "Company", "Consent", "Resource", "SandboxState"]
 
-# FACTS.md "Authentication": the scopes used here.
+# Fortnox developer docs, https://www.fortnox.se/developer/authorization (scopes): the ones used here.
 ALL_SCOPES = (
     "companyinformation", "customer", "article", "order", "invoice", "offer",
     "payment", "bookkeeping", "settings", "price",
@@ -52,7 +53,8 @@ class Company:
     resources: dict[str, dict[str, Resource]] = field(default_factory=dict)
     modified: dict[str, dict[str, datetime]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
-    # FACTS.md "Errors" 2000637: deleted customer numbers stay reserved.
+    # Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/errors, 2000637:
+    # deleted customer numbers stay reserved.
     retired: dict[str, set[str]] = field(default_factory=dict)
     # (kind, key) written since the last flush to SQLite.
     dirty: set[tuple[str, str]] = field(default_factory=set)

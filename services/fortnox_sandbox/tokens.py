@@ -1,6 +1,7 @@
 """Access and refresh tokens as Fortnox issues them.
 
-FACTS.md "Authentication": the access token is a JWT valid 3600 s carrying the tenant; the refresh
+Fortnox developer docs, Authorization (https://www.fortnox.se/developer/authorization): the access token is
+a JWT valid 3600 s carrying the tenant; the refresh
 token is single use and rotating (every refresh returns a new one and kills the old one); service
 accounts get no refresh token.
 """

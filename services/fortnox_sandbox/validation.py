@@ -1,9 +1,10 @@
 """Request and response bodies checked against Fortnox's OpenAPI document (openapi/openapi.json).
 
-Requests: an unknown field is Fortnox's 2001399 (FACTS.md "Errors"), a wrong type its 2000108 /
+Requests: an unknown field is Fortnox's 2001399 (Fortnox developer docs,
+https://www.fortnox.se/developer/guides-and-good-to-know/errors), a wrong type its 2000108 /
 2000134, anything else 2000588. Responses (when `validate_responses` is on): the first mismatch, so
-the contract tests fail on it. The document's own known gaps (FACTS.md "Known gaps of
-openapi.json") are patched on load, each listed in `GAPS` and in docs/sandbox.md.
+the contract tests fail on it. The document's own known gaps (where it disagrees with Fortnox's
+developer docs and answers) are patched on load, each listed in `GAPS` and in docs/sandbox.md.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ GAPS: tuple[str, ...] = (
     "fortnox_Voucher requires Year; Fortnox derives it from TransactionDate (or ?financialyear=), so it is optional",
     "PUT bodies are partial updates: `required` is not enforced on PUT",
     "MetaInformation is missing from most list schemas; lists carry it (schemas allow extra keys)",
-    "fortnox_ErrorInformationWrap spells Error/Message/Code; Fortnox answers error/message/code (FACTS.md)",
+    "fortnox_ErrorInformationWrap spells Error/Message/Code; Fortnox answers error/message/code "
+    "(Fortnox's errors page)",
 )
 
 

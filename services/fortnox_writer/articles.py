@@ -1,7 +1,8 @@
 """Articles: create or update from WooCommerce products; prices through the price list.
 
 `SalesPrice` on an article is read-only (it shows the default price list), so prices are written
-through `/3/prices/{PriceList}/{ArticleNumber}/0` (FACTS.md, Articles).
+through `/3/prices/{PriceList}/{ArticleNumber}/0` (Fortnox API reference, https://apps.fortnox.se/apidocs,
+Articles and Prices).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ async def _get(ctx: WriterContext, number: str) -> dict[str, Any] | None:
     try:
         found: dict[str, Any] = await ctx.client.get("articles", number, "Article")
     except FortnoxPermanent as exc:
-        # An unknown article answers 404, sometimes 400 (FACTS.md, Statuses).
+        # An unknown article answers 404, sometimes 400 (Fortnox developer docs,
+        # https://www.fortnox.se/developer/guides-and-good-to-know/errors).
         if exc.status not in (400, 404):
             raise
         return None
@@ -113,7 +115,8 @@ async def ensure_row_articles(ctx: WriterContext, rows: list[dict[str, Any]], cl
     """Create the articles a document's rows name that Fortnox does not have yet.
 
     Called when Fortnox refused a document with 2001302 (a row refers to an unknown article,
-    FACTS.md): an order can arrive before its products were synced. Steady state costs nothing:
+    a code existing integrations report): an order can arrive before its products were synced. Steady state
+    costs nothing:
     the writer only gets here on that error. Each is an effect of the document's object (under its
     claim), read by its number first. Returns the article numbers created."""
     created: list[str] = []

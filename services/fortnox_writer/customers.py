@@ -2,7 +2,8 @@
 
 The stored mapping (booking map, resource "customer", keyed by the match key) answers for
 returning customers without a Fortnox request. A new key is looked up in Fortnox (by email or
-organisation number, compared exactly: the filter is a substring match, FACTS.md) before a
+organisation number, compared exactly: the filter is a substring match, Fortnox developer docs,
+https://www.fortnox.se/developer/guides-and-good-to-know/parameters) before a
 customer is created, so a customer who existed before woonox is reused, not duplicated.
 """
 

@@ -1,6 +1,6 @@
 """Converge Fortnox to the desired document of one WooCommerce order snapshot.
 
-A DocumentCommand is desired state, not an instruction (ARCHITECTURE.md, invariants 2 and 3):
+A DocumentCommand is desired state, not an instruction (docs/architecture.md, invariants 2 and 3):
 
     stale snapshot (older than the one applied)     -> acknowledged and ignored
     same snapshot again (duplicate, replay)          -> acknowledged, nothing sent
@@ -180,7 +180,8 @@ async def _update(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number
             f"order {cmd.woo_order_id} changed in WooCommerce but Fortnox {cmd.kind} {number} can no longer be "
             f"changed ({'cancelled' if current.get('Cancelled') else 'booked or invoiced'}): {'; '.join(diff[:5])}",
             code="document-locked")
-    # A booked invoice is corrected by a credit invoice and a new invoice (FACTS.md).
+    # A booked invoice is corrected by a credit invoice and a new invoice (Fortnox API reference,
+    # https://apps.fortnox.se/apidocs, Invoices).
     if int(current.get("CreditInvoiceReference") or 0) == 0:
         async def credit() -> str:
             await idempotent_action(ctx, "invoices", number, "credit", "Invoice",

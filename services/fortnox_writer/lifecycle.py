@@ -4,8 +4,9 @@ Each step is one effect through `Ledger.run` (intent -> call -> result, recorded
 when the record cannot say whether a step already happened (an attempt without a result, or a
 degraded Redis), Fortnox is asked first:
 - createinvoice: the order's `InvoiceReference` (a 400 on a repeated createinvoice usually means it
-  was already invoiced, FACTS.md);
-- payments: `GET /3/invoicepayments?invoicenumber=` (FACTS.md, Payments);
+  was already invoiced, as existing integrations report);
+- payments: `GET /3/invoicepayments?invoicenumber=` (Fortnox API reference, https://apps.fortnox.se/apidocs,
+  InvoicePayments);
 - credit invoices: the refund's own reference (ExternalInvoiceReference1 of the credit).
 """
 
@@ -46,7 +47,9 @@ async def apply_lifecycle(ctx: WriterContext, cmd: DocumentCommand, claim: Claim
 async def idempotent_action(ctx: WriterContext, resource: str, number: str, action: str, wrapper: str,
                             happened: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     """An action Fortnox refuses when it has already happened (a repeated createinvoice, bookkeep,
-    credit or cancel answers 400, FACTS.md): on a refusal, read the document, and if the action
+    credit or cancel answers 400, Fortnox developer docs,
+    https://www.fortnox.se/developer/guides-and-good-to-know/errors): on a refusal, read the document, and
+    if the action
     has happened after all — a previous attempt whose answer was lost — take it as done."""
     try:
         return await ctx.client.action(resource, number, action, wrapper)
@@ -152,7 +155,8 @@ async def _payment_terms(ctx: WriterContext, cmd: DocumentCommand,
     """(Amount in SEK, AmountCurrency, PaymentDate) as Fortnox's invoice requires them.
 
     Amount is Total × CurrencyRate × CurrencyUnit with AmountCurrency in the document's currency
-    (FACTS.md, Payments); with whole-kronor rounding the invoice's Total includes RoundOff; and the
+    (Fortnox API reference, https://apps.fortnox.se/apidocs, InvoicePayments); with whole-kronor rounding
+    the invoice's Total includes RoundOff; and the
     PaymentDate may not be before the InvoiceDate (an order paid in May and invoiced on delivery in
     June is paid, in Fortnox, on the invoice date). So Fortnox's invoice, not WooCommerce, decides."""
     assert cmd.payment is not None
@@ -186,7 +190,8 @@ async def _cancel(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number
         return number if done else None
 
     async def cancel() -> str:
-        # A booked invoice can no longer be cancelled, only credited (FACTS.md).
+        # A booked invoice can no longer be cancelled, only credited (Fortnox API reference,
+        # https://apps.fortnox.se/apidocs, Invoices).
         if invoice and state["current"].get("Booked"):
             await idempotent_action(ctx, "invoices", invoice, "credit", "Invoice", _credited)
         else:
@@ -200,7 +205,8 @@ async def _cancel(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number
 
 
 async def _credit(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, invoice: str, note: CreditNote) -> str:
-    """One WooCommerce refund becomes one credit invoice with exactly the refunded rows (FACTS.md: a
+    """One WooCommerce refund becomes one credit invoice with exactly the refunded rows (Fortnox API
+    reference, https://apps.fortnox.se/apidocs, Invoices: `/credit` works once per invoice, so a
     second partial refund needs a new invoice with negative rows), stamped with its own reference."""
     effect = f"credit:{note.refund_id}"
     known = await _booked(ctx, cmd, effect)

@@ -10,7 +10,8 @@ from libs.common.settings import CommonSettings
 class WriterSettings(CommonSettings):
     host: str = Field("127.0.0.1", validation_alias="WOONOX_WRITER_HOST")
     port: int = Field(8003, validation_alias="WOONOX_WRITER_PORT")
-    # Fortnox: 25 requests per 5 s per (client, tenant) (FACTS.md, Rate limit); see ratelimit.py
+    # Fortnox: 25 requests per 5 s per (client, tenant) (Fortnox developer docs,
+    # https://www.fortnox.se/developer/guides-and-good-to-know/rate-limits); see ratelimit.py
     # for why the window is a little longer here.
     rate_limit: int = Field(25, ge=1, le=25)
     rate_window: float = Field(5.1, ge=5.0)

@@ -1,6 +1,7 @@
 """Sync cursors (how far each tenant's backfill has read), kept in the store of record.
 
-ARCHITECTURE.md puts sync cursors in PostgreSQL: losing Redis must not make a shop re-read its whole
+docs/architecture.md ("Deviations from the brief") puts sync cursors in PostgreSQL: losing Redis
+must not make a shop re-read its whole
 history nor skip a window. A cursor is the newest `date_modified_gmt` (WooCommerce GMT, ISO 8601)
 that was published *and confirmed*; the next run starts a little before it (the overlap)."""
 

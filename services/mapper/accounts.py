@@ -2,7 +2,8 @@
 
 account = the shop's account map (libs.common.shop_settings.AccountMap) for the sale's region and
 the row's VAT rate; shipping and fee rows use the region's `shipping` / `fee` account when one is
-set. Every account is configurable (FACTS.md: sources disagree on some BAS accounts).
+set. Every account is configurable (sources disagree on some accounts of the BAS chart of accounts,
+https://www.bas.se).
 """
 
 from __future__ import annotations

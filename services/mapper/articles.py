@@ -2,8 +2,9 @@
 
 A simple product or a variation is one article (ArticleNumber = SKU, services.mapper.article_numbers);
 a variable product is only the parent of its variations (they arrive as product.* of their own,
-FACTS.md WooCommerce webhooks) and grouped/external products are not sold by the shop: neither
-becomes an article. The price goes to the shop's price list (FACTS.md: `SalesPrice` is read-only,
+WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php) and grouped/external products are not
+sold by the shop: neither becomes an article. The price goes to the shop's price list (Fortnox API
+reference, https://apps.fortnox.se/apidocs, Articles: `SalesPrice` is read-only,
 prices are written through /3/prices), without VAT.
 
 One VAT rate per article, set on both sides: the product's rate (`products.tax_class_rates` of its

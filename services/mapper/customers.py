@@ -4,7 +4,8 @@ Private or company (billing company or an organisation number makes a company), 
 from the meta keys the usual plugins use (WooCommerce REST API docs,
 https://woocommerce.github.io/woocommerce-rest-api-docs/#customers, meta_data), VATType by
 region (services.mapper.regions), and the keys the writer matches an existing customer on (email,
-organisation number; Fortnox cannot search by ExternalReference, FACTS.md "Customers"). Guests
+organisation number; Fortnox cannot search by ExternalReference: Fortnox API reference,
+https://apps.fortnox.se/apidocs, Customers). Guests
 (customer_id 0) match by email only.
 """
 

@@ -42,7 +42,8 @@ def _object(envelope: Envelope) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise PermanentError(f"{envelope.type} payload is not a JSON object", code="bad-payload")
     if "code" in payload and "id" not in payload:
-        # A signed REST error instead of a resource (FACTS.md, WooCommerce webhooks).
+        # A signed REST error instead of a resource (WooCommerce source,
+        # plugins/woocommerce/includes/class-wc-webhook.php).
         raise PermanentError(f"WooCommerce sent an error, not a resource: {payload.get('code')}", code="woo-error")
     return payload
 
@@ -85,7 +86,8 @@ class MapperHandlers:
         ))
 
     async def ignored(self, envelope: Envelope) -> None:
-        # `*.deleted` means moved to trash and carries only the id (FACTS.md): nothing to book.
+        # `*.deleted` means moved to trash and carries only the id (WooCommerce source,
+        # plugins/woocommerce/includes/class-wc-webhook.php): nothing to book.
         log.info("ignored", reason="deleted (trash) needs no Fortnox change")
 
     async def order(self, envelope: Envelope) -> None:

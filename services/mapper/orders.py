@@ -44,7 +44,8 @@ def ignore_reason(order: Mapping[str, Any], settings: ShopSettings) -> str | Non
     """Why an order snapshot makes no document (acknowledged and ignored), or None."""
     status = str(order.get("status") or "")
     if status == "checkout-draft":
-        # FACTS.md (WooCommerce webhooks): order.updated still fires for drafts.
+        # WooCommerce source, plugins/woocommerce/includes/class-wc-webhook.php: order.updated still fires
+        # for drafts.
         return "checkout-draft orders are not booked"
     triggers = settings.documents.triggers
     if status not in {*triggers.create, *triggers.invoice, *triggers.cancel, *triggers.credit}:
@@ -130,7 +131,8 @@ def _payment(order: Mapping[str, Any], settings: ShopSettings, currency: str) ->
     if method is None or not method.register_payment or not paid:
         return None
     total = money(order.get("total"), "order total")
-    # For a foreign currency the writer converts with the invoice's CurrencyRate (FACTS.md Payments):
+    # For a foreign currency the writer converts with the invoice's CurrencyRate (Fortnox API reference,
+    # https://apps.fortnox.se/apidocs, InvoicePayments):
     # amount_currency is then what the customer paid, in the document's currency.
     return PaymentIntent(
         amount=total,

@@ -1,14 +1,16 @@
 """Refunds → credit notes: exactly the refunded amounts and VAT, as rows with negative quantities.
 
-WooCommerce sends a refund as order.updated whose `refunds[]` grew (FACTS.md, WooCommerce
-webhooks); an entry has id, reason and total (negative). Where the refund's lines are known (the
+WooCommerce sends a refund as order.updated whose `refunds[]` grew (WooCommerce source,
+plugins/woocommerce/includes/class-wc-webhook.php); an entry has id, reason and total (negative). Where the
+refund's lines are known (the
 refund as `GET /orders/{id}/refunds` gives it: `line_items`, `shipping_lines`, `fee_lines` with
 negative quantities and totals, merged into the entry by whoever fetched it) each refunded line
 becomes a credit row at its own rate and account. Otherwise (amount-only refund, or the part of
 a refund its lines do not cover) the amount is spread over the order's VAT rates in proportion to
 what the customer paid at each rate, and each share's VAT is taken out of it (VATIncluded).
 
-Each refund is one CreditNote (the writer makes one credit invoice per refund: FACTS.md, `/credit`
+Each refund is one CreditNote (the writer makes one credit invoice per refund: Fortnox API reference,
+https://apps.fortnox.se/apidocs, Invoices: `/credit`
 works once per invoice, later partial refunds need new invoices with negative rows).
 """
 

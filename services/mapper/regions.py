@@ -1,7 +1,8 @@
 """Where a sale goes, for VAT: Sweden, an EU consumer, an EU business (reverse charge) or export.
 
-The region decides the sales account and whether Swedish VAT is booked at all (FACTS.md "Swedish
-VAT and accounts": 3105 export outside the EU, 3106 EU with VAT charged, 3108 EU business with
+The region decides the sales account and whether Swedish VAT is booked at all (Mervärdesskattelag
+(2023:200); BAS chart of accounts, https://www.bas.se: 3105 export outside the EU, 3106 EU with VAT charged,
+3108 EU business with
 reverse charge).
 """
 

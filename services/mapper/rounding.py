@@ -4,8 +4,9 @@ WooCommerce sends amounts as strings ("29.35"); `line_items[].price` is an unrou
 never booked from (WooCommerce REST API docs,
 https://woocommerce.github.io/woocommerce-rest-api-docs/#orders). Everything here is `Decimal`.
 
-Fortnox computes a document's totals itself from its rows (FACTS.md: Total, TotalVAT, Net and
-RoundOff are read-only). woonox fixes that arithmetic here, the same as the emulator
+Fortnox computes a document's totals itself from its rows (Fortnox API reference,
+https://apps.fortnox.se/apidocs, Invoices: Total, TotalVAT, Net and RoundOff are read-only). woonox fixes
+that arithmetic here, the same as the emulator
 (services/fortnox_sandbox/arithmetic.py, from a real Fortnox invoice; a unit test holds the two
 together):
 
@@ -16,7 +17,8 @@ together):
     TotalVAT      = Σ VAT per rate
     Net           = Σ row amounts (VATIncluded false)  /  Σ row amounts − TotalVAT (true)
     RoundOff      = round_to_krona(Net + TotalVAT) − (Net + TotalVAT), with whole-kronor rounding
-                    only; never part of VAT (FACTS.md "Rounding")
+                    only; never part of VAT (RoundOff is read-only in Fortnox's API reference;
+                    the rule itself is undocumented, so it is a setting)
     Total         = Net + TotalVAT + RoundOff
 
 `round` is half-up to the öre. VAT is rounded once per rate, where WooCommerce rounds each line's

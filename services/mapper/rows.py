@@ -24,7 +24,8 @@ __all__ = ["QUANTITY_FIELDS", "ROWS_FIELD", "books_swedish_vat", "foreign_tax_ro
 
 DocKind = Literal["order", "invoice", "offer"]
 ROWS_FIELD: dict[str, str] = {"order": "OrderRows", "invoice": "InvoiceRows", "offer": "OfferRows"}
-# An order row carries both: createinvoice invoices the delivered quantity (FACTS.md, Orders).
+# An order row carries both: createinvoice invoices the delivered quantity (Fortnox API reference,
+# https://apps.fortnox.se/apidocs, Orders).
 QUANTITY_FIELDS: dict[str, tuple[str, ...]] = {
     "order": ("OrderedQuantity", "DeliveredQuantity"),
     "invoice": ("DeliveredQuantity",),
@@ -34,7 +35,8 @@ DESCRIPTION_MAX = 255  # openapi.json InvoiceRow.Description
 
 
 def books_swedish_vat(region: Region) -> bool:
-    """Reverse charge and export book no Swedish VAT (FACTS.md accounts 3108, 3105)."""
+    """Reverse charge and export book no Swedish VAT (Mervärdesskattelag (2023:200); BAS accounts
+    3108, 3105)."""
     return region in ("se", "eu_consumer")
 
 

@@ -4,7 +4,7 @@ The mapper never assumes a rate: it reads it from WooCommerce's tax data (`line.
 order's `tax_lines[].rate_percent`; on older orders rate_percent is null and the rate is derived
 from the amounts, WooCommerce REST API docs,
 https://woocommerce.github.io/woocommerce-rest-api-docs/#orders). It trusts WooCommerce's rate and only
-*flags* one that no Swedish rule knows for that date (FACTS.md "Swedish VAT and accounts": 25 / 12 /
+*flags* one that no Swedish rule knows for that date (Mervärdesskattelag (2023:200): 25 / 12 /
 6 / 0 %, and food at 6 % instead of 12 % from 2026-04-01 to 2027-12-31, Prop. 2025/26:55).
 """
 

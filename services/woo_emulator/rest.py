@@ -103,7 +103,9 @@ def rest_router(shop: Shop, dispatcher: Dispatcher) -> APIRouter:
     @router.delete("/orders/{order_id}")
     async def delete_order(order_id: int, force: bool = False) -> dict[str, Any]:
         order = dict(found(shop.orders, order_id, "shop_order"))
-        if force:  # a permanent delete that skips the trash sends nothing (FACTS.md)
+        # A permanent delete that skips the trash sends nothing (WooCommerce source,
+        # plugins/woocommerce/includes/class-wc-webhook.php).
+        if force:
             del shop.orders[order_id]
         else:
             shop.trash_order(order_id)

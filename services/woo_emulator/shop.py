@@ -138,7 +138,9 @@ class Shop:
         who = self.customers.get(customer_id) if customer_id else None
         items = [(self.products[pid], qty) for pid, qty in lines]
         self.orders[oid] = objects.order(oid, who, items, self.clock.tick(), status=status, rates=self.tax_rates)
-        if status == "checkout-draft":  # order.created waits until the order leaves checkout-draft (FACTS.md)
+        # order.created waits until the order leaves checkout-draft (WooCommerce source,
+        # plugins/woocommerce/includes/class-wc-webhook.php).
+        if status == "checkout-draft":
             self._changed("order", "updated", oid)
             return self.orders[oid]
         self._changed("order", "created", oid)

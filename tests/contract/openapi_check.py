@@ -18,11 +18,12 @@ from jsonschema import Draft7Validator
 # Where the sandbox deliberately differs from the document; each with its reason (docs/sandbox.md).
 RESPONSE_DEVIATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("PUT", "/3/orders/{}/createinvoice"): (
-        "fortnox_Order_Wrap", "FACTS.md: createinvoice returns the order with InvoiceReference (the document "
-        "says Invoice_Wrap)"),
+        "fortnox_Order_Wrap", "Fortnox answers createinvoice with the order and its InvoiceReference "
+        "(the document says Invoice_Wrap)"),
     ("PUT", "/3/offers/{}/createinvoice"): ("fortnox_Offer_Wrap", "as orders: the offer with InvoiceReference"),
 }
-# Fields every list answer carries although most list schemas omit them (FACTS.md "Known gaps").
+# Fields every list answer carries although most list schemas omit them (Fortnox developer docs,
+# https://www.fortnox.se/developer/guides-and-good-to-know/parameters: MetaInformation).
 UNDECLARED_OK = {"MetaInformation"}
 
 

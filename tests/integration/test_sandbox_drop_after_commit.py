@@ -2,8 +2,9 @@
 
 The sandbox runs as a real uvicorn process; the fault closes the socket after the order is stored.
 A naive client that retries on the transport error books the order twice; a client that searches
-`?externalinvoicereference1=` (FACTS.md "Lists, search, paging": the ledger of last resort) before
-retrying books it once.
+`?externalinvoicereference1=` (Fortnox developer docs,
+https://www.fortnox.se/developer/guides-and-good-to-know/parameters;
+the ledger of last resort, as existing integrations use it) before retrying books it once.
 """
 
 from __future__ import annotations

@@ -41,7 +41,9 @@ DOCUMENT_RESOURCES: dict[str, tuple[str, str, str, str]] = {
 # Where the writer stamps its reference: offers lack ExternalInvoiceReference1 (openapi.json, Offer).
 REFERENCE_FIELD = {"order": "ExternalInvoiceReference1", "invoice": "ExternalInvoiceReference1",
                    "offer": "YourReferenceNumber"}
-MAX_PAGE = 500  # Fortnox's largest `limit` (FACTS.md, Lists)
+# Fortnox's largest `limit` (Fortnox developer docs,
+# https://www.fortnox.se/developer/guides-and-good-to-know/parameters)
+MAX_PAGE = 500
 
 
 class FortnoxClient:
@@ -137,7 +139,8 @@ class FortnoxClient:
     async def find_documents(self, kind: str, external_ref: str, *,
                              customer_number: str | None = None) -> list[dict[str, Any]]:
         """Documents stamped with `external_ref`, compared exactly and without cancelled ones:
-        Fortnox's filter is a substring match (FACTS.md, Lists)."""
+        Fortnox's filter is a substring match (Fortnox developer docs,
+        https://www.fortnox.se/developer/guides-and-good-to-know/parameters)."""
         resource, wrapper, list_wrapper, _ = DOCUMENT_RESOURCES[kind]
         field = REFERENCE_FIELD[kind]
         if kind == "offer":

@@ -2,13 +2,15 @@
 
     FortnoxError (WoonoxError)              status, Fortnox code and message kept for the operator
      ├── FortnoxTransient (TransientError)  429, 5xx, 1000003 system exception, timeouts, dropped connections
-     │    └── FortnoxRateLimited            429: Fortnox's 25 requests / 5 s was exceeded (FACTS.md, Rate limit)
+     │    └── FortnoxRateLimited            429: Fortnox's 25 requests / 5 s was exceeded (Rate limits, below)
      └── FortnoxPermanent (PermanentError)  validation, unknown account, missing scope or licence
           └── FortnoxUnauthorized           401: the access token was rejected (the client refreshes once)
 
 The body is `{"ErrorInformation": {"error": 1, "message": "...", "code": 2000637}}` with casing that
-varies between endpoints, and `code` a number or a string (FACTS.md, Errors): parsed
-case-insensitively here and nowhere else.
+varies between endpoints, and `code` a number or a string: parsed case-insensitively here and
+nowhere else. Sources: Fortnox developer docs, Errors
+(https://www.fortnox.se/developer/guides-and-good-to-know/errors) and Rate limits
+(https://www.fortnox.se/developer/guides-and-good-to-know/rate-limits).
 """
 
 from __future__ import annotations
@@ -110,7 +112,9 @@ def from_response(status: int, content: bytes, what: str) -> Exception:
     if code in _HINTS:
         text += f" — {_HINTS[code]}"
     if status == 429:
-        # No Retry-After is sent (FACTS.md): back off by at least one 5-second window.
+        # No Retry-After is sent (Fortnox developer docs,
+        # https://www.fortnox.se/developer/guides-and-good-to-know/rate-limits): back off by at least
+        # one 5-second window.
         return FortnoxRateLimited(text, status=status, fortnox_code=code, fortnox_message=message, delay=5.0)
     if status >= 500 or code == CODE_SYSTEM_EXCEPTION:
         return FortnoxTransient(text, status=status, fortnox_code=code, fortnox_message=message)

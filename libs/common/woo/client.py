@@ -177,7 +177,8 @@ class WooClient:
         """Pages of `orders` or `products` modified after `since`, oldest first.
 
         `dates_are_gmt=true` makes WooCommerce read the filter in GMT instead of the site's time zone
-        (FACTS.md); `orderby=modified&order=asc` lets the caller advance a cursor page by page."""
+        (WooCommerce REST API docs, https://woocommerce.github.io/woocommerce-rest-api-docs/#orders);
+        `orderby=modified&order=asc` lets the caller advance a cursor page by page."""
         async for current in self.pages(f"/{resource}", modified_after=gmt_param(since), dates_are_gmt="true",
                                         orderby="modified", order="asc", **params):
             yield current

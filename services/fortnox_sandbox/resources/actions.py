@@ -1,9 +1,11 @@
 """Document actions: orders and offers become invoices, invoices are booked, cancelled and credited.
 
-FACTS.md "Resources the integration uses": `PUT /3/orders/{n}/createinvoice` returns the *order* with
-the new invoice number in `InvoiceReference`; `/credit` works once per invoice and the original then
-holds the credit's number in `CreditInvoiceReference`. FACTS.md "Errors": a 400 from createinvoice on a
-retry means the order was already invoiced. A booked invoice cannot be changed (or cancelled).
+As Fortnox answers (its API reference, https://apps.fortnox.se/apidocs, Orders, says Invoice_Wrap:
+docs/sandbox.md, deviations): `PUT /3/orders/{n}/createinvoice` returns the *order* with the new
+invoice number in `InvoiceReference`. API reference, Invoices: `/credit` works once per invoice and
+the original then holds the credit's number in `CreditInvoiceReference`. Existing integrations
+report that a 400 from createinvoice on a retry means the order was already invoiced. A booked
+invoice cannot be changed (or cancelled).
 """
 
 from __future__ import annotations

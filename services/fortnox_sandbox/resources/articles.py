@@ -1,11 +1,13 @@
 """Articles and their prices.
 
-FACTS.md "Resources the integration uses": ArticleNumber is a string of at most 50 characters (the
+Fortnox API reference (https://apps.fortnox.se/apidocs), Articles: ArticleNumber is a string of at most
+50 characters (the
 sandbox allows letters, digits and `-+/._`, what integrations restrict themselves to; "/" arrives
 URL-encoded as %2F in paths); `SalesPrice` is read-only, the price on the company's default price
 list; prices are written through `/3/prices/{PriceList}/{ArticleNumber}/{FromQuantity}`.
-FACTS.md "Errors": 2000013 article number taken, 2000513 article not found, 2000359 invalid
-characters, 2000342 price missing in the price list.
+Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/errors: 2000359 invalid
+characters; reported by existing integrations: 2000013 article number taken, 2000513 article not found,
+2000342 price missing in the price list.
 """
 
 from __future__ import annotations

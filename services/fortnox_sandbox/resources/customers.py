@@ -1,8 +1,9 @@
 """Customers and the company's own information.
 
-FACTS.md "Resources the integration uses": CustomerNumber is a string, assigned if omitted; search is
-by `?email=`, `?organisationnumber=`, `?name=` (not by ExternalReference). FACTS.md "Errors": 2000637
-customer number already used, deleted numbers stay reserved.
+Fortnox API reference (https://apps.fortnox.se/apidocs), Customers: CustomerNumber is a string, assigned if
+omitted; search is by `?email=`, `?organisationnumber=`, `?name=` (not by ExternalReference). Fortnox
+developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/errors: 2000637 customer number
+already used, deleted numbers stay reserved.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Lists of orders, invoices and offers: search filters, Fortnox's `filter=` states and date ranges.
 
-FACTS.md "Lists, search, paging": text filters are substring matches; one search filter per call.
+Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/parameters: text filters
+are substring matches; one search filter per call.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ _TEXT_FIELDS = (
 )
 _MONEY_FIELDS = ("Freight", "AdministrationFee", "CurrencyRate", "CurrencyUnit")
 _BOOL_FIELDS = ("VATIncluded", "NotCompleted", "Sent", "HouseWork", "CopyRemarks", "EUQuarterlyReport")
-# FACTS.md "Resources the integration uses": field lengths.
+# Fortnox API reference (https://apps.fortnox.se/apidocs), Orders, Invoices and Offers: field lengths.
 _MAX_LENGTH = {"ExternalInvoiceReference1": 80, "ExternalInvoiceReference2": 80, "YourOrderNumber": 75,
                "OurReference": 50, "YourReference": 50, "Remarks": 1024, "Currency": 3}
 
@@ -181,7 +181,8 @@ def _get(kind: DocKind) -> Any:
 
 
 def refuse_if_locked(kind: DocKind, document: Resource) -> None:
-    # FACTS.md "Lists, search, paging": a booked invoice cannot be changed (no error code is known).
+    # Fortnox API reference (https://apps.fortnox.se/apidocs), Invoices: a booked invoice cannot be changed
+    # (no error code is known).
     if document.get("Booked"):
         raise FortnoxError(400, "Fakturan är bokförd och kan inte ändras", BAD_PARAMETER)
     if document.get("Cancelled"):

@@ -31,7 +31,8 @@ _COMMON_FILTERS: dict[str, Filter] = {
     "documentnumber": exact("DocumentNumber"),
     "ourreference": substring("OurReference"),
     "yourreference": substring("YourReference"),
-    # FACTS.md "Lists, search, paging": the ledger-of-last-resort search is a substring match.
+    # Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/parameters:
+    # the ledger-of-last-resort search is a substring match.
     "externalinvoicereference1": substring("ExternalInvoiceReference1"),
     "externalinvoicereference2": substring("ExternalInvoiceReference2"),
     "costcenter": exact("CostCenter"),

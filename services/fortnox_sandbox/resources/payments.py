@@ -1,6 +1,7 @@
 """Invoice payments: create, look up by invoice number, bookkeep (which lowers the invoice's Balance).
 
-FACTS.md "Resources the integration uses": `POST /3/invoicepayments` (InvoiceNumber, Amount,
+Fortnox API reference (https://apps.fortnox.se/apidocs), InvoicePayments: `POST /3/invoicepayments`
+(InvoiceNumber, Amount,
 PaymentDate, ModeOfPayment), then `PUT /3/invoicepayments/{n}/bookkeep`; look up existing payments
 with `?invoicenumber=`. Foreign currency: Amount is in SEK (AmountCurrency × CurrencyRate ×
 CurrencyUnit), AmountCurrency in the invoice's currency; PaymentDate not before InvoiceDate.

@@ -1,8 +1,9 @@
 """Document rows: defaults from the article, account and article checks, RowIds, PUT replacing rows.
 
-FACTS.md "Resources the integration uses": a PUT with a rows array replaces the rows (omitted rows
-are deleted; `{"RowId": n}` keeps a row) and every update issues new RowIds. FACTS.md "Errors":
-2001302 a row refers to an unknown article, 2001304 account not found.
+Fortnox API reference (https://apps.fortnox.se/apidocs), Orders and Invoices: a PUT with a rows array
+replaces the rows (omitted rows are deleted; `{"RowId": n}` keeps a row) and every update issues new RowIds.
+Errors (https://www.fortnox.se/developer/guides-and-good-to-know/errors): 2001304 account not found; 2001302
+a row refers to an unknown article (reported by existing integrations).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from services.fortnox_sandbox.state import Company, Resource
 
 __all__ = ["build_rows", "line_of"]
 
-# FACTS.md "Swedish VAT and accounts": sales account by VAT rate (predefined, so a company may change them).
+# BAS chart of accounts (https://www.bas.se): sales account by VAT rate (predefined, so a company may
+# change them).
 _SALES_BY_RATE = {Decimal(25): "SALES", Decimal(12): "SALES_VAT12", Decimal(6): "SALES_VAT6", Decimal(0): "SALES_VAT0"}
 _TEXT = ("Description", "Unit", "CostCenter", "Project", "VATCode")
 # Row fields only some documents have (fortnox_Order_OrderRow, fortnox_Invoice_InvoiceRow).

@@ -1,6 +1,7 @@
 """The company's settings registers: accounts (with VATCode), predefined accounts, terms and modes of
-payment, ways of delivery, price lists and voucher series (FACTS.md "Resources the integration uses",
-settings lookups). One generic handler set, a table of names per register.
+payment, ways of delivery, price lists and voucher series (Fortnox API reference,
+https://apps.fortnox.se/apidocs, Accounts, PredefinedAccounts, TermsOfPayments, ModesOfPayments,
+WayOfDeliveries, PriceLists, VoucherSeries). One generic handler set, a table of names per register.
 """
 
 from __future__ import annotations

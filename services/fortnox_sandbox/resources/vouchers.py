@@ -1,4 +1,5 @@
-"""Vouchers (FACTS.md "Resources the integration uses": VoucherSeries, TransactionDate, VoucherRows with
+"""Vouchers (Fortnox API reference, https://apps.fortnox.se/apidocs, Vouchers: VoucherSeries,
+TransactionDate, VoucherRows with
 Account, Debit, Credit — for payout and fee bookkeeping). A voucher must balance and name known
 accounts (2001304); it takes the next number of its series.
 """

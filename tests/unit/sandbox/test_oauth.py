@@ -1,4 +1,5 @@
-"""OAuth as Fortnox does it (FACTS.md "Authentication")."""
+"""OAuth as Fortnox does it (Fortnox developer docs, Authorization,
+https://www.fortnox.se/developer/authorization)."""
 
 from __future__ import annotations
 
@@ -78,7 +79,8 @@ async def test_authorization_code_flow(client: httpx.AsyncClient, tenant: Tenant
     assert again.status_code == 400  # a code is single use
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     assert (await client.get("/3/customers", headers=headers)).status_code == 200
-    # FACTS.md: a token without the scope cannot touch the resource.
+    # Fortnox developer docs (https://www.fortnox.se/developer/authorization): a token without the
+    # scope cannot touch the resource.
     denied = await client.get("/3/invoices", headers=headers)
     assert denied.status_code == 403
     assert denied.json()["ErrorInformation"]["code"] == 2000663

@@ -1,4 +1,5 @@
-"""FACTS.md "Rate limit": 25 requests in any 5-second sliding window per (client, tenant), then 429."""
+"""Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/rate-limits:
+25 requests in any 5-second sliding window per (client, tenant), then 429."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ environment, the env file's keys, this test's servers and prefix, and a free por
 from __future__ import annotations
 
 import os
-import shutil
 import secrets
+import shutil
 import socket
 import subprocess
 import sys

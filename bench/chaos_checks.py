@@ -20,7 +20,10 @@ from tests.e2e.writer_stack import max_in_window
 __all__ = ["Check", "Expected", "dead_letter_checks", "documents_checks", "expected_of", "journal_checks",
            "secrets_check"]
 
-BOOKED = {"processing", "on-hold", "completed"}  # the default create triggers (docs/mapping.md)
+BOOKED = {"processing", "on-hold", "completed", "refunded"}  # the default create triggers (docs/mapping.md)
+# and an order refunded in full, which WooCommerce moves on to `refunded`; the load generator refunds
+# only completed orders, so a refunded one was invoiced first and keeps its invoice and credits.
+INVOICED = {"completed", "refunded"}
 RATE_LIMIT = 25  # requests per 5 s per tenant (Fortnox developer docs, https://www.fortnox.se/developer/guides-and-good-to-know/rate-limits)
 
 
@@ -49,7 +52,7 @@ def expected_of(load: ShopLoad) -> Expected:
             continue
         ref = external_reference(load.tenant, order["id"])
         orders[ref] = order
-        if order["status"] == "completed":  # convert_on_completed: the order becomes an invoice
+        if order["status"] in INVOICED:  # convert_on_completed: the order becomes an invoice
             invoices[ref] = order
             for refund in load.shop.refunds.get(order["id"], []):
                 credits[credit_reference(load.tenant, order["id"], refund["id"])] = Decimal(refund["amount"])

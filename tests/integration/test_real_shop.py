@@ -11,9 +11,7 @@ issue 15's fixes:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +20,6 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -48,7 +45,7 @@ from services.woo_writer.app import create_service as woo_writer_service
 from services.woo_writer.settings import WooWriterSettings
 from tests.integration.broker_helpers import wait_for
 from tests.integration.test_ops_reconcile import cli as reconcile_cli
-from tests.integration.test_ops_reconcile import report
+from tests.integration.test_ops_reconcile import report, serve
 from tests.writer_harness import create_company
 
 TENANT = "realwoo"
@@ -60,23 +57,6 @@ BOTH = {"products": {"direction": "both", "prices_include_vat": True, "tax_class
 WOO_TO_FORTNOX = {"products": {"tax_class_rates": RATES}, "documents": {"food_tax_classes": []}}
 
 
-@contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        return server.started
-
-    await wait_for(started, what="a local server")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @dataclass

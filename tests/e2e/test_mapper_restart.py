@@ -19,7 +19,9 @@ async def test_killed_mapper_loses_nothing(world: WriterWorld) -> None:
     company = await create_company(world.http, world.sandbox_url)
     await add_tenant(world.sessions, world.settings, world.redis, world.http, world.sandbox_url, "shop-m", company)
     template = json.loads((ROOT / "examples" / "se-private-mixed-vat.json").read_text())
-    n = 300
+    # Enough events that the mapper is still at work when it is killed: its ~1 ms per event against
+    # the test's polls of a few ms leaves a wide margin on a fast machine (300 were all mapped first).
+    n = 2000
     for i in range(n):
         order = {**template, "id": 50_000 + i}
         await world.publisher.publish(Envelope.new(

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["INSTALL", "PrivateServers", "Resolved", "port_answers", "resolve"]
+__all__ = ["INSTALL", "PrivateServers", "Resolved", "port_answers", "resolve", "server_answers"]
 
 DEFAULTS: dict[str, tuple[str, int]] = {
     "RABBITMQ_URL": ("amqp://guest:guest@127.0.0.1:5672/", 5672),
@@ -59,12 +59,38 @@ def port_answers(host: str, port: int) -> bool:
         return False
 
 
+# What each server says first. A port that accepts TCP is not enough: a hung RabbitMQ node accepts
+# connections and never sends AMQP's Connection.Start, and tests against it would hang instead of
+# using a private node.
+_HELLO: dict[str, tuple[bytes, tuple[bytes, ...]]] = {
+    "rabbitmq": (b"AMQP\x00\x00\x09\x01", (b"\x01\x00\x00",)),  # a method frame on channel 0
+    "redis": (b"PING\r\n", (b"+PONG", b"-NOAUTH")),
+    "postgres": (b"\x00\x00\x00\x08\x04\xd2\x16\x2f", (b"N", b"S")),  # SSLRequest: 'N' or 'S'
+}
+
+
+def server_answers(kind: str, host: str, port: int, timeout: float = 5.0) -> bool:
+    """True when the server on host:port speaks its protocol's first words within `timeout`."""
+    hello, expect = _HELLO[kind]
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as conn:
+            conn.settimeout(timeout)
+            conn.sendall(hello)
+            return conn.recv(64).startswith(expect)
+    except OSError:
+        return False
+
+
 DEFAULT_PORTS = {"amqp": 5672, "redis": 6379, "postgresql": 5432}
+SCHEME_KIND = {"amqp": "rabbitmq", "redis": "redis", "postgresql": "postgres"}
 
 
 def _url_answers(url: str) -> bool:
     parts = urlsplit(url)
-    return port_answers(parts.hostname or "127.0.0.1", parts.port or DEFAULT_PORTS.get(parts.scheme.split("+")[0], 0))
+    scheme = parts.scheme.split("+")[0]
+    if scheme not in SCHEME_KIND:
+        return port_answers(parts.hostname or "127.0.0.1", parts.port or 0)
+    return server_answers(SCHEME_KIND[scheme], parts.hostname or "127.0.0.1", parts.port or DEFAULT_PORTS[scheme])
 
 
 def _wait(what: str, ready: Callable[[], bool], alive: Callable[[], bool], log: Path | None,
@@ -381,7 +407,7 @@ def resolve(env: Mapping[str, str] | None = None, *, allow_private: bool = True)
         given = env.get(var)
         if given and (_url_answers(given) or not replace_given):
             urls[var] = given  # a given URL that does not answer fails in the first test, naming it
-        elif not given and port_answers("127.0.0.1", port):
+        elif not given and server_answers(KIND[var], "127.0.0.1", port):
             urls[var] = default
         else:
             missing.append(var)

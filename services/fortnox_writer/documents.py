@@ -118,9 +118,7 @@ async def _converge(ctx: WriterContext, cmd: DocumentCommand, claim: Claim) -> d
         if made.how == "made":
             outcome = "created"
     if outcome != "created" and (booking is None or booking.snapshot_hash != digest):
-        outcome = await _update(ctx, cmd, claim, number, desired, digest)
-        if outcome == "reissued":
-            number = claim.done(f"reissue:{digest[:12]}") or number
+        outcome, number = await _update(ctx, cmd, claim, number, desired, digest)
 
     done = await apply_lifecycle(ctx, cmd, claim, number)
     await _record(ctx, cmd, number, digest, f"document-{outcome}", {"number": number, **done})
@@ -154,12 +152,13 @@ def _check_totals(cmd: DocumentCommand, created: dict[str, Any]) -> None:
 
 
 async def _update(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number: str,
-                  desired: dict[str, Any], digest: str) -> str:
+                  desired: dict[str, Any], digest: str) -> tuple[str, str]:
+    """Brings Fortnox document `number` to `desired`: (outcome, the number that now holds it)."""
     resource, wrapper, _, rows_field = DOCUMENT_RESOURCES[cmd.kind]
     current = await ctx.client.get(resource, number, wrapper)
     diff = differences(current, desired, rows_field)
     if not diff:
-        return "unchanged"
+        return "unchanged", number
     locked = bool(current.get("Booked") or current.get("Cancelled")
                   or int(current.get("InvoiceReference") or 0) or int(current.get("OrderReference") or 0))
     if not locked:
@@ -174,7 +173,7 @@ async def _update(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number
         # A PUT of the desired state: repeating it books nothing twice; the record still says it began.
         await ctx.ledger.run(claim, Effect("update", digest, put, repeatable=True))
         log.info("document_updated", number=number, changes=diff[:10])
-        return "updated"
+        return "updated", number
     if cmd.kind != "invoice" or ctx.shop.documents.on_booked_change == "dead-letter" or current.get("Cancelled"):
         raise PermanentError(
             f"order {cmd.woo_order_id} changed in WooCommerce but Fortnox {cmd.kind} {number} can no longer be "
@@ -200,14 +199,28 @@ async def _update(ctx: WriterContext, cmd: DocumentCommand, claim: Claim, number
 
     async def reissued() -> str | None:
         # The new invoice carries the order's reference too: any live one but the credited original.
+        # List items carry neither Credit nor CreditInvoiceReference (Fortnox API reference,
+        # InvoiceListItem), so each candidate is read whole; Credit is the string "true" or "false".
         found = await ctx.client.find_documents(cmd.kind, cmd.external_ref)
-        others = [int(d["DocumentNumber"]) for d in found
-                  if str(d["DocumentNumber"]) != number and not d.get("Credit")
-                  and int(d.get("CreditInvoiceReference") or 0) == 0]
-        return str(max(others)) if others else None
+        for candidate in sorted(found, key=lambda d: -int(d["DocumentNumber"])):
+            if str(candidate["DocumentNumber"]) == number:
+                continue
+            whole = await ctx.client.get(resource, candidate["DocumentNumber"], wrapper)
+            if str(whole.get("Credit")).lower() != "true" and int(whole.get("CreditInvoiceReference") or 0) == 0:
+                return str(candidate["DocumentNumber"])
+        return None
 
-    await ctx.ledger.run(claim, Effect(f"reissue:{digest[:12]}", cmd.external_ref, reissue, reissued))
-    return "reissued"
+    # One replacement per credited invoice, whatever snapshot asks for it: keyed by the snapshot, a
+    # newer one would not see an attempt whose answer was lost, and would issue a second invoice.
+    replaced = await ctx.ledger.run(claim, Effect(
+        f"reissue:{number}", cmd.external_ref, reissue, reissued,
+        booking=lambda n: _booking(ctx, cmd, n, None), action="document-reissued",
+        found_action="document-recovered", audit=lambda n: {"number": n, "replaces": number}))
+    if replaced.how == "made":
+        return "reissued", replaced.value
+    # Made for an earlier snapshot (its answer lost, or its command failed later): bring it to this one.
+    _, holder = await _update(ctx, cmd, claim, replaced.value, desired, digest)
+    return "reissued", holder
 
 
 def _booking(ctx: WriterContext, cmd: DocumentCommand, number: str, digest: str | None) -> BookingRecord:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,44 @@ async def test_the_chain_of_faults_books_the_order_once(settings: CommonSettings
     r = await http.get(f"{SANDBOX}/3/orders/{orders[0]['DocumentNumber']}",
                        headers={"Authorization": f"Bearer {company.access_token}"})
     assert r.json()["Order"]["OrderRows"][0]["Price"] == 120  # the latest snapshot
+
+
+def invoice_command(tenant: str, order_id: int, hour: int, price: str) -> DocumentCommand:
+    cmd = order_command(tenant, order_id, modified=datetime(2026, 11, 1, 12 + hour, 0, tzinfo=UTC), price=price)
+    rows = [{"Description": "Kaffe", "DeliveredQuantity": Decimal("2"), "Price": Decimal(price), "VAT": 25,
+             "AccountNumber": 3001}]
+    return cmd.model_copy(update={"kind": "invoice", "document": {
+        "InvoiceDate": "2026-11-01", "Currency": "SEK", "YourReference": "Anna Andersson", "InvoiceRows": rows}})
+
+
+async def test_a_lost_reissue_is_found_by_the_next_snapshot(settings: CommonSettings, database: Any,
+                                                           redis_client: aioredis.Redis,
+                                                           http: httpx.AsyncClient) -> None:
+    """A booked invoice changed in WooCommerce is credited and issued anew. When that new invoice's
+    answer is lost and a newer snapshot comes, the newer one finds it (and corrects it) instead of
+    issuing a second one: the attempt is recorded per credited invoice, not per snapshot."""
+    company = await create_company(http, SANDBOX)
+    await add_tenant(database, settings, redis_client, http, SANDBOX, "shop-r", company)
+    auth = {"Authorization": f"Bearer {company.access_token}"}
+    w = writer_handlers(database, settings, redis_client, http)
+    first = invoice_command("shop-r", 9, 0, "100.00")
+
+    await deliver(w, first)
+    [original] = (await http.get(f"{SANDBOX}/3/invoices", headers=auth)).json()["Invoices"]
+    assert (await http.put(f"{SANDBOX}/3/invoices/{original['DocumentNumber']}/bookkeep", headers=auth)).is_success
+
+    await faults(http, [{"drop_after_commit_next": 1, "path_prefix": "/3/invoices"}])
+    with pytest.raises(TransientError):
+        await deliver(w, invoice_command("shop-r", 9, 1, "110.00"))
+    await faults(http, [])
+    await deliver(w, invoice_command("shop-r", 9, 2, "120.00"))
+
+    listed = (await http.get(f"{SANDBOX}/3/invoices", headers=auth)).json()["Invoices"]
+    invoices = [(await http.get(f"{SANDBOX}/3/invoices/{i['DocumentNumber']}", headers=auth)).json()["Invoice"]
+                for i in listed]
+    live = [i for i in invoices if str(i.get("Credit")).lower() != "true"  # Fortnox writes "true"/"false"
+            and not int(i.get("CreditInvoiceReference") or 0) and not i.get("Cancelled")]
+    assert len(live) == 1, f"live invoices for one order: {[(i['DocumentNumber'], i['Total']) for i in live]}"
+    assert live[0]["InvoiceRows"][0]["Price"] == 120  # the newest snapshot
+    booking = await BookingStore(database).get("shop-r", "order", "9", "invoice")
+    assert booking is not None and booking.fortnox_number == str(live[0]["DocumentNumber"])

@@ -18,7 +18,7 @@ from libs.common.settings import CommonSettings
 from libs.common.store.db import drop_schema, make_engine, make_sessionmaker
 from libs.common.store.migrate import upgrade
 from libs.common.topology import Topology
-from tests.servers import OwnServers, Servers, private_rabbit, resolve, start_own, stop_containers
+from tests.servers import LeftAsFound, OwnServers, Servers, private_rabbit, resolve, start_own, stop_containers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,8 +29,11 @@ def servers() -> Iterator[Servers]:
         found = resolve()
     except RuntimeError as exc:
         pytest.fail(str(exc), pytrace=False)
-    yield found
+    with LeftAsFound(found.rabbitmq_url, found.redis_url) as witness:
+        yield found
     stop_containers()
+    if witness.disturbed:
+        pytest.fail(f"the suite disturbed a server it did not start: {witness.disturbed}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,23 @@ redis-server of their own, so they never stop, restart or flush a server they di
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+import os
+import threading
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TypeVar
 
-from libs.cli.private_servers import PrivateRabbit, PrivateRedis, PrivateServers, Resolved
+import aio_pika
+import redis
+
+from libs.cli.private_servers import DEFAULTS, PrivateRabbit, PrivateRedis, PrivateServers, Resolved
 from libs.cli.private_servers import resolve as resolve_urls
 
+T = TypeVar("T")
 _resolved: list[Resolved] = []
 _own: list[OwnServers] = []
 
@@ -74,3 +86,67 @@ def stop_containers() -> None:
     """Stop whatever `resolve` started (private servers or containers)."""
     while _resolved:
         _resolved.pop().close()
+
+
+@dataclass
+class LeftAsFound:
+    """Witness that the suite leaves the given servers as it found them (issue 13): an AMQP
+    connection opened before the tests must still be open after them (a RabbitMQ stop_app/start_app
+    closes every connection without resetting the node's uptime), and a Redis key written before
+    must still be there (a FLUSHALL removes it). Private servers are the suite's own: not watched."""
+
+    rabbitmq_url: str
+    redis_url: str
+    disturbed: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._watch_rabbit = _given(self.rabbitmq_url)
+        self._watch_redis = _given(self.redis_url)
+        self._key = f"woonox-test-witness:{uuid.uuid4().hex}"
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._connection: aio_pika.abc.AbstractConnection | None = None
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=60)
+
+    def __enter__(self) -> LeftAsFound:
+        self._thread.start()
+        if self._watch_rabbit:
+            self._connection = self._run(aio_pika.connect(self.rabbitmq_url))
+        if self._watch_redis:
+            with redis.Redis.from_url(self.redis_url) as client:
+                client.set(self._key, "1", ex=24 * 3600)
+        return self
+
+    @staticmethod
+    async def _open_and_close_a_channel(connection: aio_pika.abc.AbstractConnection) -> None:
+        channel = await connection.channel()
+        await channel.close()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self._connection is not None:
+                try:  # a channel opens only on a connection the broker kept
+                    self._run(self._open_and_close_a_channel(self._connection))
+                except Exception:
+                    self.disturbed.append(f"the AMQP connection to {self.rabbitmq_url} opened before the tests "
+                                          "was closed (was the broker stopped or restarted?)")
+                with contextlib.suppress(Exception):
+                    self._run(self._connection.close())
+            if self._watch_redis:
+                with redis.Redis.from_url(self.redis_url) as client:
+                    if not client.delete(self._key):
+                        self.disturbed.append(f"a key written to {self.redis_url} before the tests is gone "
+                                              "(was it flushed?)")
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop.close()
+
+
+def _given(url: str) -> bool:
+    """Whether `url` is a server the suite was given (its URL set, or the default local port), not
+    one it started."""
+    return url in {os.environ.get(var) for var in DEFAULTS} | {default for default, _ in DEFAULTS.values()}

@@ -9,8 +9,8 @@ import aio_pika
 
 from libs.common.envelope import Envelope, deterministic_id
 from libs.common.topology import FORTNOX_WRITER
-from tests.conftest import ROOT
 from tests.e2e.writer_stack import WriterWorld, wait_until
+from tests.fixtures import example_path
 from tests.integration.broker_helpers import depth
 from tests.writer_harness import add_tenant, create_company
 
@@ -18,7 +18,7 @@ from tests.writer_harness import add_tenant, create_company
 async def test_killed_mapper_loses_nothing(world: WriterWorld) -> None:
     company = await create_company(world.http, world.sandbox_url)
     await add_tenant(world.sessions, world.settings, world.redis, world.http, world.sandbox_url, "shop-m", company)
-    template = json.loads((ROOT / "examples" / "se-private-mixed-vat.json").read_text())
+    template = json.loads(example_path("se-private-mixed-vat.json").read_text())
     # Enough events that the mapper is still at work when it is killed: its ~1 ms per event against
     # the test's polls of a few ms leaves a wide margin on a fast machine (300 were all mapped first).
     n = 2000

@@ -15,8 +15,8 @@ import re
 
 import httpx
 
-from tests.conftest import ROOT
 from tests.e2e.writer_stack import WriterWorld, wait_until
+from tests.fixtures import example_path
 from tests.writer_harness import add_tenant, create_company
 
 SECRET = "skeleton-webhook-secret"
@@ -50,7 +50,7 @@ async def test_one_order_booked_once_through_all_services(world: WriterWorld) ->
         world.stack.wait_ready(name, timeout=60)
     ingest = world.stack.processes["ingest"].url
 
-    body = (ROOT / "examples" / "se-private-mixed-vat.json").read_bytes()
+    body = example_path("se-private-mixed-vat.json").read_bytes()
     order_id = json.loads(body)["id"]
     other = body.replace(f'"id": {order_id},'.encode(), b'"id": 999999,', 1)
     assert other != body

@@ -11,6 +11,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
+from libs.common import metrics
 from libs.common.topology import ConsumerGroup, Topology
 
 
@@ -61,6 +62,15 @@ async def depth(url: str, queue: str) -> int:
         channel = await connection.channel()
         q = await channel.declare_queue(queue, passive=True)
         return int(q.declaration_result.message_count or 0)
+
+
+def consumed(group: ConsumerGroup, tenant: str) -> float:
+    """Messages this process's consumers of `group` finished for `tenant` (acked, retried or
+    dead-lettered). A queue's ready count leaves out a message in a consumer's hands, so it cannot
+    say that the work is done; read this before and after, and wait for the difference."""
+    return sum(sample.value for metric in metrics.MESSAGES_CONSUMED.collect() for sample in metric.samples
+               if sample.name.endswith("_total") and sample.labels["group"] == group.name
+               and sample.labels["tenant"] == tenant)
 
 
 def header(message: AbstractIncomingMessage, key: str) -> Any:

@@ -20,7 +20,7 @@ from libs.common.woo import content_digest, snapshot_id
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
 from services.ingest.signature import sign
-from tests.conftest import ROOT
+from tests.fixtures import example_path
 from tests.integration.broker_helpers import depth, drain, header, wait_for
 
 SECRET = "s3cretAlphaNum1"
@@ -59,7 +59,7 @@ async def ingest_client(settings: CommonSettings, database: Any, **overrides: An
 
 @pytest.fixture
 def order_body() -> bytes:
-    return (ROOT / "examples" / "se-private-mixed-vat.json").read_bytes()
+    return example_path("se-private-mixed-vat.json").read_bytes()
 
 
 async def test_signed_order_lands_in_mapper_queue(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
@@ -21,9 +20,9 @@ from libs.common.store.tenants import TenantNew, TenantStore
 from libs.common.topology import FORTNOX_WRITER, MAPPER, Topology
 from services.mapper.app import build_service
 from services.mapper.settings import MapperSettings
+from tests.fixtures import example_path
 from tests.integration.broker_helpers import depth, drain, header, tenant_queue, wait_for
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TENANT = "shop-a"
 
 
@@ -45,7 +44,7 @@ def _acked_orders() -> float:
 
 
 def _event(name: str, *, id: str, tenant: str = TENANT, **changes: object) -> Envelope:
-    order = json.loads((EXAMPLES / name).read_text())
+    order = json.loads(example_path(name).read_text())
     order.update(changes)
     return Envelope.new(tenant=tenant, type="woo.order.updated", body=json.dumps(order).encode(), id=id,
                         correlation_id=f"delivery-{id}")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,9 +18,9 @@ from libs.common.shop_settings import ShopSettings
 from services.fortnox_sandbox.app import create_app
 from services.fortnox_sandbox.settings import SandboxSettings
 from services.mapper.orders import map_order
+from tests.fixtures import example_path
 from tests.unit.mapper.woo_orders import Item, OrderSpec, build_order, line_refund
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RESOURCE = {"order": ("orders", "Order", "OrderRows"), "invoice": ("invoices", "Invoice", "InvoiceRows"),
             "offer": ("offers", "Offer", "OfferRows")}
 
@@ -73,7 +72,7 @@ async def fortnox() -> AsyncIterator[Fortnox]:
 ])
 async def test_examples_total_and_vat_in_fortnox(fortnox: Fortnox, name: str, settings: dict[str, Any],
                                                  kind: str) -> None:
-    order = json.loads((EXAMPLES / name).read_text())
+    order = json.loads(example_path(name).read_text())
     shop = ShopSettings.model_validate({**settings, "documents": {**settings.get("documents", {}), "kind": kind}})
     command = map_order("tenant-a", order, shop).command
     booked = await fortnox.book(command)

@@ -12,7 +12,7 @@ from libs.common.settings import CommonSettings
 from libs.common.topology import RESULTS, Topology
 from services.woo_writer.app import create_service
 from services.woo_writer.settings import WooWriterSettings
-from tests.integration.broker_helpers import depth, wait_for
+from tests.integration.broker_helpers import consumed, wait_for
 from tests.integration.test_woo_world import TENANT, world
 
 
@@ -25,15 +25,15 @@ async def test_result_becomes_one_order_note(settings: CommonSettings, topology:
         result = DocumentResult(tenant=TENANT, woo_order_id=order["id"], kind="order", outcome="created", number="17",
                                 invoice="1042", payment="5", warnings=["0,02 kr öresutjämning"])
         envelope = Envelope.new(tenant=TENANT, type=RESULT_DOCUMENT, body=result.to_body())
+        before = consumed(RESULTS, TENANT)
         async with service.running():
             await service.publisher.publish(envelope)
             await service.publisher.publish(envelope)  # redelivered: still one note
 
-            async def noted() -> bool:
-                drained = await depth(settings.rabbitmq_url, topology.queue(RESULTS)) == 0
-                return drained and len(w.shop.notes.get(order["id"], [])) >= 1
+            async def both_handled() -> bool:
+                return consumed(RESULTS, TENANT) - before >= 2
 
-            await wait_for(noted, what="the order note")
+            await wait_for(both_handled, what="both deliveries handled")
         notes = w.shop.notes[order["id"]]
         assert len(notes) == 1
         assert notes[0]["note"].startswith("Bokförd i Fortnox som order 17, faktura 1042, betalning 5")

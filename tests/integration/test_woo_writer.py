@@ -15,7 +15,7 @@ from libs.common.settings import CommonSettings
 from libs.common.topology import MAPPER, WOO_WRITER, Topology
 from services.woo_writer.app import create_service
 from services.woo_writer.settings import WooWriterSettings
-from tests.integration.broker_helpers import depth, drain, header, wait_for
+from tests.integration.broker_helpers import consumed, depth, drain, header, wait_for
 from tests.integration.test_woo_world import TENANT, read_all, world
 
 
@@ -56,12 +56,13 @@ async def test_stock_command_is_written_once_and_its_webhook_is_not_an_echo(
             assert all(json.loads(d.body)["id"] in (simple["id"], variation["id"]) for d in done)
 
             # The same command again: the shop already holds it, nothing is written, no webhook.
+            before = consumed(WOO_WRITER, TENANT)
             await service.publisher.publish(stock(simple["id"], 17, "89.00"))
 
-            async def consumed() -> bool:
-                return await depth(settings.rabbitmq_url, topology.queue(WOO_WRITER)) == 0
+            async def handled() -> bool:
+                return consumed(WOO_WRITER, TENANT) > before
 
-            await wait_for(consumed, what="the repeated command consumed")
+            await wait_for(handled, what="the repeated command handled")
             await service.publisher.publish(stock(999999, 1))  # unknown product: dead letter with reason
             [dead] = await drain(settings.rabbitmq_url, topology.dlq(WOO_WRITER), expect=1)
         await shop_http.aclose()

@@ -21,8 +21,7 @@ from services.fortnox_writer.articles import apply_article
 from services.fortnox_writer.documents import apply_document
 from services.mapper.articles import article_command
 from services.mapper.orders import order_command
-from tests.conftest import ROOT
-from tests.fixtures import fixture_path
+from tests.fixtures import example_path, fixture_path
 from tests.writer_harness import add_tenant, create_company, writer_handlers
 
 SANDBOX = "http://sandbox.test"
@@ -70,7 +69,7 @@ async def test_update_only_customer_mode_dead_letters_unknown_customers(settings
     shop = {"customers": {"mode": "update-only"}}
     await add_tenant(database, settings, redis_client, http, SANDBOX, "shop", company, shop_settings=shop)
     ctx = await writer_handlers(database, settings, redis_client, http).context("shop")
-    order = json.loads((ROOT / "examples" / "se-private-mixed-vat.json").read_text())
+    order = json.loads(example_path("se-private-mixed-vat.json").read_text())
     cmd = order_command("shop", order, ShopSettings.model_validate(shop))
     assert cmd.customer.create_if_missing is False
     with pytest.raises(PermanentError) as err:

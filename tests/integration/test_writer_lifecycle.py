@@ -19,7 +19,7 @@ from services.fortnox_sandbox.app import create_app
 from services.fortnox_sandbox.settings import SandboxSettings
 from services.fortnox_writer.documents import apply_document
 from services.mapper.orders import order_command
-from tests.conftest import ROOT
+from tests.fixtures import example_path
 from tests.writer_harness import add_tenant, create_company, writer_handlers
 
 SANDBOX = "http://sandbox.test"
@@ -32,7 +32,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def _order(**changes: Any) -> dict[str, Any]:
-    order = json.loads((ROOT / "examples" / "se-private-mixed-vat.json").read_text())
+    order = json.loads(example_path("se-private-mixed-vat.json").read_text())
     order.update(changes)
     return dict(order)
 

@@ -14,7 +14,6 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,13 +28,13 @@ from libs.common.store.bookings import BookingStore
 from services.fortnox_sandbox.app import create_app
 from services.fortnox_sandbox.settings import SandboxSettings
 from services.fortnox_writer.handlers import WriterHandlers
+from tests.fixtures import fixture_path
 from tests.integration.broker_helpers import wait_for
 from tests.writer_harness import add_tenant, create_company, order_command, writer_handlers
 
 pytestmark = pytest.mark.integration
 
 SANDBOX = "http://sandbox.test"
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "chaos-2026-12-01" / "order-175-journal.json"
 # Short enough to reach by waiting; a lease still outlives every in-process call.
 LEASE_MS, DEGRADED_MS = 800, 1_600
 
@@ -83,7 +82,7 @@ async def faults(http: httpx.AsyncClient, rules: list[dict[str, Any]]) -> None:
 def test_the_fixture_is_the_pattern_of_the_chaos_run() -> None:
     """The evidence this test replays: one reference, a create dropped after commit, a lookup that
     found it, and a second create that no lookup preceded."""
-    journal = json.loads(FIXTURE.read_text())
+    journal = json.loads(fixture_path("chaos-2026-12-01", "order-175-journal.json").read_text())
     creates = [e for e in journal["journal"] if e["method"] == "POST" and e["status"] == 201]
     assert journal["documents"] == ["60", "282"] and len(creates) == 2
     assert creates[0]["fault"] == "drop_after_commit"

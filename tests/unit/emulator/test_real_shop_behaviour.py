@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,8 +16,7 @@ from bench.loadgen import ShopLoad
 from services.woo_emulator.app import Emulator
 from services.woo_emulator.objects import php_json
 from services.woo_emulator.shop import Shop, ShopClock
-
-DELIVERIES = Path(__file__).resolve().parents[2] / "fixtures" / "real-10.0.2" / "deliveries"
+from tests.fixtures import fixture_path
 
 
 @pytest.fixture
@@ -37,7 +35,7 @@ def _rest(em: Emulator) -> httpx.AsyncClient:
 
 @pytest.mark.parametrize("n", ["0015", "0022", "0032", "0038", "0042", "0137"])
 def test_bodies_are_phps_json_encode_byte_for_byte(n: str) -> None:
-    body = json.loads((DELIVERIES / f"{n}.json").read_text())["body"]
+    body = json.loads(fixture_path("real-10.0.2", "deliveries", f"{n}.json").read_text())["body"]
     assert php_json(json.loads(body)) == body.encode()
 
 

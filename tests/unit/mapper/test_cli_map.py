@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from libs.cli.main import app
 from libs.common import jsonmoney
-from tests.fixtures import fixture_path, original_digests, sha256_of
+from tests.fixtures import example_path, fixture_path, original_digests, sha256_of
 
 ROOT = Path(__file__).resolve().parents[3]
 runner = CliRunner()
@@ -20,11 +20,11 @@ runner = CliRunner()
 @pytest.mark.parametrize("name", ["se-private-mixed-vat.json", "se-company-excl-vat-coupon.json",
                                   "eu-business-reverse-charge.json"])
 def test_examples_print_the_document_and_a_passing_check(name: str) -> None:
-    result = runner.invoke(app, ["map", "order", str(ROOT / "examples" / name), "--json"])
+    result = runner.invoke(app, ["map", "order", str(example_path(name)), "--json"])
     assert result.exit_code == 0, result.output
     out = jsonmoney.loads(result.stdout)
     assert out["check"]["ok"] is True
-    woo = json.loads((ROOT / "examples" / name).read_text())
+    woo = json.loads(example_path(name).read_text())
     assert out["document"]["ExternalInvoiceReference1"] == f"woonox:shop:order:{woo['id']}"
     total_row = next(r for r in out["check"]["rows"] if r["label"] == "Total")
     assert Decimal(total_row["fortnox"]) == Decimal(woo["total"])
@@ -34,11 +34,11 @@ def test_examples_print_the_document_and_a_passing_check(name: str) -> None:
 def test_the_repo_examples_are_the_published_ones() -> None:
     digests = original_digests()
     for name in ("se-private-mixed-vat.json", "se-company-excl-vat-coupon.json", "eu-business-reverse-charge.json"):
-        assert sha256_of(ROOT / "examples" / name) == digests[f"woocommerce/examples/{name}"], name
+        assert sha256_of(example_path(name)) == digests[f"woocommerce/examples/{name}"], name
 
 
 def test_table_output_shows_the_check() -> None:
-    result = runner.invoke(app, ["map", "order", str(ROOT / "examples" / "se-private-mixed-vat.json")])
+    result = runner.invoke(app, ["map", "order", str(example_path("se-private-mixed-vat.json"))])
     assert result.exit_code == 0, result.output
     assert "VAT 25 %" in result.stdout
     assert "109.40" in result.stdout
@@ -66,7 +66,7 @@ def test_us_order_without_sku_fails_clearly_and_books_as_export_when_allowed(tmp
 def test_invalid_settings_file_names_the_field(tmp_path: Path) -> None:
     settings = tmp_path / "shop.json"
     settings.write_text(json.dumps({"documents": {"kind": "receipt"}}))
-    result = runner.invoke(app, ["map", "order", str(ROOT / "examples" / "se-private-mixed-vat.json"),
+    result = runner.invoke(app, ["map", "order", str(example_path("se-private-mixed-vat.json")),
                                  "--settings", str(settings)])
     assert result.exit_code == 1
     assert "documents.kind" in result.stderr
@@ -87,7 +87,7 @@ def test_product_and_customer(tmp_path: Path) -> None:
     assert no_sku.exit_code == 1
     assert "'Premium Quality' (product 794) has no SKU" in no_sku.stderr
 
-    customer = runner.invoke(app, ["map", "customer", str(ROOT / "examples" / "eu-business-reverse-charge.json"),
+    customer = runner.invoke(app, ["map", "customer", str(example_path("eu-business-reverse-charge.json")),
                                    "--json"])
     assert customer.exit_code == 0, customer.output
     body = jsonmoney.loads(customer.stdout)["document"]
@@ -95,8 +95,8 @@ def test_product_and_customer(tmp_path: Path) -> None:
 
 
 def test_documented_settings_file_is_valid_and_used() -> None:
-    result = runner.invoke(app, ["map", "order", str(ROOT / "examples" / "se-private-mixed-vat.json"),
-                                 "--settings", str(ROOT / "examples" / "shop-settings.json"), "--json"])
+    result = runner.invoke(app, ["map", "order", str(example_path("se-private-mixed-vat.json")),
+                                 "--settings", str(example_path("shop-settings.json")), "--json"])
     assert result.exit_code == 0, result.output
     out = jsonmoney.loads(result.stdout)
     shipping = next(r for r in out["document"]["OrderRows"] if r["Description"] == "PostNord Ombud")

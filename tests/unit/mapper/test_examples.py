@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,12 +12,11 @@ import pytest
 from libs.common.errors import PermanentError
 from libs.common.shop_settings import ShopSettings
 from services.mapper.orders import map_order, order_command
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+from tests.fixtures import example_path
 
 
 def _order(name: str) -> dict[str, Any]:
-    return json.loads((EXAMPLES / name).read_text())
+    return json.loads(example_path(name).read_text())
 
 
 @pytest.mark.parametrize("name", ["se-private-mixed-vat.json", "se-company-excl-vat-coupon.json",

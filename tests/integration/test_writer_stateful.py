@@ -334,8 +334,69 @@ class OneShopLifecycle(OneShopWriter):
         assert r.json()["InvoicePayment"]["Booked"], "the payment was never bookkept"
 
 
+class OneShopInvoices(OneShopWriter):
+    """A shop that books invoices, whose accountant bookkeeps them in Fortnox at any moment: a later
+    snapshot then credits the booked invoice and issues a new one. Every write of that chain —
+    create, credit, the new invoice — meets the faults, and at no moment may two invoices of the
+    order be live (neither a credit nor credited)."""
+
+    def command(self, version: int) -> DocumentCommand:
+        cmd = super().command(version)
+        rows = [{"Description": "Kaffe", "DeliveredQuantity": Decimal("2"), "Price": Decimal(self.price(version)),
+                 "VAT": 25, "AccountNumber": 3001}]
+        return cmd.model_copy(update={"kind": "invoice", "document": {
+            "InvoiceDate": "2026-11-01", "Currency": "SEK", "YourReference": "Anna Andersson", "InvoiceRows": rows}})
+
+    async def _live_invoices(self) -> list[dict[str, Any]]:
+        auth = {"Authorization": f"Bearer {self.token}"}
+        live = []
+        for listed in await self._documents("invoices", "Invoices"):
+            r = await self.world.checker.get(f"{SANDBOX}/3/invoices/{listed['DocumentNumber']}", headers=auth)
+            whole = r.json()["Invoice"]
+            if (str(whole.get("Credit")).lower() != "true" and not int(whole.get("CreditInvoiceReference") or 0)
+                    and not whole.get("Cancelled")):
+                live.append(whole)
+        return live
+
+    @rule()
+    def accountant_bookkeeps(self) -> None:
+        """The accountant books the live invoice in Fortnox: from now on it can only be credited."""
+        async def bookkeep() -> None:
+            for invoice in await self._live_invoices():
+                if not invoice.get("Booked"):
+                    r = await self.world.checker.put(f"{SANDBOX}/3/invoices/{invoice['DocumentNumber']}/bookkeep",
+                                                     headers={"Authorization": f"Bearer {self.token}"})
+                    assert r.status_code == 200, r.text
+        self.world.run(bookkeep())
+
+    @precondition(lambda self: bool(self.pending))
+    @rule(index=st.integers(0, 7), write=st.sampled_from(["POST /3/invoices", "PUT /3/invoices"]))
+    def deliver_dropping_an_invoice_write(self, index: int, write: str) -> None:
+        """A delivery whose invoice write (a create, an update or a credit) is committed, its answer lost."""
+        self._delivery(index, {("drop", write): "drop"})
+
+    @invariant()
+    def never_twice(self) -> None:
+        STEPS["steps"] += 1
+        live = self.world.run(self._live_invoices())
+        assert len(live) <= 1, f"order {ORDER} has {len(live)} live invoices: {[i['DocumentNumber'] for i in live]}"
+
+    def _drain_and_check(self) -> None:
+        for _ in range(40):
+            if not self.pending:
+                break
+            self.time_passes()
+            self.pending = [cmd for cmd in self.pending if not self.world.run(self._deliver(cmd))]
+        assert not self.pending, f"{len(self.pending)} messages were never applied"
+        live = self.world.run(self._live_invoices())
+        assert len(live) == 1, f"order {ORDER} has {len(live)} live invoices once drained"
+        price = Decimal(str(live[0]["InvoiceRows"][0]["Price"]))
+        assert price == self.price(max(self.published)), "Fortnox does not hold the latest snapshot"
+
+
 @pytest.mark.timeout(0 if LONG else 300)  # the long run takes many minutes
-@pytest.mark.parametrize("machine", [OneShopWriter, OneShopLifecycle], ids=["updates", "lifecycle"])
+@pytest.mark.parametrize("machine", [OneShopWriter, OneShopLifecycle, OneShopInvoices],
+                         ids=["updates", "lifecycle", "invoices"])
 def test_one_shops_writer_never_books_twice(settings: CommonSettings, machine: type[OneShopWriter]) -> None:
     global WORLD
     loop = asyncio.new_event_loop()

@@ -9,14 +9,12 @@ another service's queue.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import json
-import os
 import re
 import secrets
-import shutil
-import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -29,12 +27,14 @@ import aiormq
 import pytest
 from aio_pika.abc import AbstractChannel
 
+from libs.cli.private_servers import PrivateRabbit
 from libs.common.dead_letters import DeadLetters
 from libs.common.errors import TransientError
 from libs.common.publisher import Publisher
 from libs.common.topology import FORTNOX_WRITER, Topology
 from scripts.rabbitmq_definitions import DEFINITIONS, PERMISSIONS, render_permissions
 from tests.conftest import ROOT
+from tests.servers import OwnServers
 
 TOPOLOGY = Topology("woonox")
 TENANT = "shop-a"
@@ -125,23 +125,12 @@ def test_users_file_needs_every_service_password() -> None:
         users.users(spec, env)
 
 
-def _rabbitmqctl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=False)
-
-
-def _import(loaded: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    """rabbitmqctl runs as the broker's user, which cannot read pytest's private tmp dirs, and 3.10's
-    `import_definitions -` (stdin) is refused: a file it can read, holding only throwaway hashes."""
+def _import(rabbit: PrivateRabbit, loaded: dict[str, Any]) -> None:
+    """3.10's `import_definitions -` (stdin) is refused: a file, holding only throwaway hashes."""
     with tempfile.TemporaryDirectory() as directory:
-        os.chmod(directory, 0o711)  # noqa: S103 - traversable, not listable; removed on exit
         path = Path(directory) / "definitions.json"
         path.write_text(json.dumps(loaded))
-        path.chmod(0o644)
-        return _rabbitmqctl("import_definitions", str(path))
-
-
-def _broker_admin() -> bool:
-    return shutil.which("rabbitmqctl") is not None and _rabbitmqctl("list_vhosts").returncode == 0
+        rabbit.ctl("import_definitions", str(path))
 
 
 @contextlib.asynccontextmanager
@@ -162,20 +151,21 @@ async def _allowed(action: Callable[[], Awaitable[Any]]) -> bool:
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not _broker_admin(), reason="needs rabbitmqctl on the local broker")
-async def test_each_user_does_its_job_and_no_other_on_the_broker(service_env: dict[str, str]) -> None:
+async def test_each_user_does_its_job_and_no_other_on_the_broker(own_servers: OwnServers) -> None:
+    """On this session's own RabbitMQ node (users and definitions are node-wide: never loaded into a
+    broker the tests were given), in its default vhost."""
+    rabbit = own_servers.rabbit
     token = secrets.token_hex(4)
-    vhost, suffix = f"woonox-permissions-{token}", f"-{token}"
+    vhost, suffix = "/", f"-{token}"
     spec = json.loads(PERMISSIONS.read_text())
     env = {u["password_env"]: secrets.token_urlsafe(16) for u in spec["users"]}
     loaded = {**json.loads(DEFINITIONS.read_text()), **_users_module().users(spec, env, vhost=vhost, suffix=suffix)}
-    loaded["vhosts"] = [{"name": vhost}]
+    loaded.pop("vhosts", None)
     for item in loaded["exchanges"] + loaded["queues"] + loaded["bindings"]:
         item["vhost"] = vhost
-    broker = urlsplit(service_env["RABBITMQ_URL"])
+    broker = urlsplit(rabbit.url)
     try:
-        done = _import(loaded)
-        assert done.returncode == 0, done.stderr
+        await asyncio.to_thread(_import, rabbit, loaded)
 
         def url(service: str) -> str:
             user = _by_service()[service]
@@ -239,6 +229,11 @@ async def test_each_user_does_its_job_and_no_other_on_the_broker(service_env: di
         async with DeadLetters(url("ingest"), TOPOLOGY) as letters:
             assert await letters.list() == []
     finally:
-        _rabbitmqctl("delete_vhost", vhost)
         for user in spec["users"]:
-            _rabbitmqctl("delete_user", user["name"] + suffix)
+            with contextlib.suppress(RuntimeError):
+                await asyncio.to_thread(rabbit.ctl, "delete_user", user["name"] + suffix)
+        async with _channel(rabbit.url) as channel:  # guest: what the definitions declared goes too
+            for queue in loaded["queues"]:
+                await channel.queue_delete(queue["name"])
+            for exchange in loaded["exchanges"]:
+                await channel.exchange_delete(exchange["name"])

@@ -14,7 +14,23 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from sqlalchemy import text
 
 from libs.common.errors import PermanentError, TransientError
-from libs.common.fortnox.oauth import CALLBACK_PATH, consent_url, exchange_code, new_state, take_state
+from libs.common.fortnox.oauth import (
+    CALLBACK_PATH,
+    COOKIE,
+    COOKIE_PATH,
+    START_PATH,
+    STATE_SECONDS,
+    OAuthRefused,
+    code_challenge,
+    code_verifier,
+    consent_url,
+    exchange_code,
+    new_start,
+    new_state,
+    take_start,
+    take_state,
+    verified_company,
+)
 from libs.common.shop_settings import ShopSettings
 from libs.common.store.tenants import Tenant, TenantNew
 from services.ingest.operator_auth import bearer_scheme, require_operator
@@ -36,6 +52,7 @@ class TenantView(BaseModel):
     fortnox_auth_url: str
     fortnox_client_id: str
     fortnox_tenant_id: str | None
+    fortnox_organisation_number: str | None = None
     webhook_url_path: str
     woo_keys_set: bool
     fortnox_client_secret_set: bool
@@ -46,6 +63,7 @@ class TenantView(BaseModel):
         return cls(id=t.id, name=t.name, shop_url=t.shop_url, status=t.status, status_reason=t.status_reason,
                    fortnox_api_url=t.fortnox_api_url, fortnox_auth_url=t.fortnox_auth_url,
                    fortnox_client_id=t.fortnox_client_id, fortnox_tenant_id=t.fortnox_tenant_id,
+                   fortnox_organisation_number=t.fortnox_organisation_number,
                    webhook_url_path=f"/webhooks/woocommerce/{t.id}",
                    woo_keys_set=t.woo_consumer_key is not None and t.woo_consumer_secret is not None,
                    fortnox_client_secret_set=t.fortnox_client_secret is not None, settings=t.settings)
@@ -66,6 +84,7 @@ class TenantPatch(BaseModel):
     fortnox_client_id: str | None = None
     fortnox_client_secret: SecretStr | None = None
     fortnox_tenant_id: str | None = None
+    fortnox_organisation_number: str | None = None
 
 
 def _fail(status: int, error: str, reason: str) -> HTTPException:
@@ -151,37 +170,71 @@ async def put_settings(request: Request, tenant_id: str, body: dict[str, Any]) -
 
 
 @router.get("/tenants/{tenant_id}/fortnox/connect", summary="Start the Fortnox OAuth2 consent",
-            responses={307: {"description": "redirect to Fortnox's consent page"}})
+            responses={307: {"description": "redirect to Fortnox's consent page, with this browser's session cookie"}})
 async def connect(request: Request, tenant_id: str, redirect: bool = True) -> Any:
+    """`redirect=true`: this browser goes to the consent page and must come back to the callback.
+    `redirect=false`: a single-use start link for the browser that will approve (10 minutes)."""
     tenant = await _tenant(request, tenant_id)
     if not tenant.fortnox_client_id or tenant.fortnox_client_secret is None:
         raise _fail(400, "no-fortnox-app", "set fortnox_client_id and fortnox_client_secret first (PATCH)")
     settings = request.app.state.settings
-    state = await new_state(request.app.state.redis, settings.redis_prefix, tenant.id)
-    url = consent_url(tenant, settings.public_url.rstrip("/") + CALLBACK_PATH, state)
-    return RedirectResponse(url, status_code=307) if redirect else {"url": url}
+    if not redirect:
+        ticket = await new_start(request.app.state.redis, settings.redis_prefix, tenant.id)
+        return {"url": f"{settings.public_url.rstrip('/')}{START_PATH}?ticket={ticket}", "expires_in": STATE_SECONDS}
+    return await _to_consent(request, tenant)
 
 
-@callback_router.get("/fortnox/callback", summary="Fortnox redirects here after consent (state-authenticated)")
+async def _to_consent(request: Request, tenant: Tenant) -> RedirectResponse:
+    settings = request.app.state.settings
+    state, nonce = await new_state(request.app.state.redis, settings.redis_prefix, tenant.id)
+    challenge = code_challenge(code_verifier(nonce)) if settings.fortnox_pkce else None
+    response = RedirectResponse(consent_url(tenant, settings.public_url.rstrip("/") + CALLBACK_PATH, state, challenge),
+                                status_code=307)
+    # Lax, not Strict: Fortnox's redirect back is a cross-site top-level GET, which Lax lets through.
+    response.set_cookie(COOKIE, nonce, max_age=STATE_SECONDS, path=COOKIE_PATH, httponly=True,
+                        secure=settings.public_url.startswith("https://"), samesite="lax")
+    return response
+
+
+@callback_router.get(START_PATH.removeprefix("/admin"), summary="Open a start link: session cookie, then consent",
+                     responses={307: {"description": "redirect to Fortnox's consent page"}})
+async def start(request: Request, ticket: str = Query(..., max_length=128)) -> RedirectResponse:
+    settings = request.app.state.settings
+    try:
+        tenant_id = await take_start(request.app.state.redis, settings.redis_prefix, ticket)
+    except OAuthRefused as exc:
+        raise _fail(exc.status, exc.code, exc.reason) from None
+    return await _to_consent(request, await _tenant(request, tenant_id))
+
+
+@callback_router.get("/fortnox/callback", summary="Fortnox redirects here after consent (state and session cookie)")
 async def callback(request: Request, state: str = Query(..., max_length=128), code: str | None = None,
                    error: str | None = None, error_description: str | None = None) -> JSONResponse:
     settings = request.app.state.settings
-    tenant_id = await take_state(request.app.state.redis, settings.redis_prefix, state)
-    if tenant_id is None:
-        raise _fail(400, "bad-state", "unknown or expired state: start again from the connect link")
+    nonce = request.cookies.get(COOKIE)
+    try:
+        tenant_id = await take_state(request.app.state.redis, settings.redis_prefix, state, nonce)
+    except OAuthRefused as exc:
+        raise _fail(exc.status, exc.code, exc.reason) from None
     if error or not code:
         raise _fail(400, error or "no-code", error_description or "Fortnox sent no authorization code")
     tenant = await _tenant(request, tenant_id)
+    http = request.app.state.http
     try:
-        tokens = await exchange_code(request.app.state.http, tenant, code,
-                                     settings.public_url.rstrip("/") + CALLBACK_PATH)
+        tokens = await exchange_code(http, tenant, code, settings.public_url.rstrip("/") + CALLBACK_PATH,
+                                     code_verifier(str(nonce)) if settings.fortnox_pkce else None)
+        company = await verified_company(http, tenant, tokens.access_token)
     except TransientError as exc:
         raise _fail(503, exc.code or "token-endpoint", exc.reason) from None
     except PermanentError as exc:
         raise _fail(400, exc.code or "oauth-failed", exc.reason) from None
     await request.app.state.tokens.store(tenant.id, tokens.access_token, tokens.refresh_token, tokens.expires_in,
                                          tokens.scope)
-    return JSONResponse({"status": "connected", "tenant": tenant.id, "scope": tokens.scope})
+    response = JSONResponse({"status": "connected", "tenant": tenant.id, "scope": tokens.scope,
+                             "company": company.get("CompanyName"),
+                             "organisation_number": company.get("OrganizationNumber")})
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    return response
 
 
 @router.get("/health", summary="Broker, database and Redis as ingest sees them")

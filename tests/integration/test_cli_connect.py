@@ -21,6 +21,8 @@ from libs.common.crypto import SecretBox
 from libs.common.fortnox.tokens import TokenManager
 from libs.common.settings import CommonSettings
 from libs.common.store.tenants import TenantNew, TenantStore
+from services.ingest.app import create_app
+from services.ingest.settings import IngestSettings
 
 
 @pytest.fixture
@@ -57,14 +59,24 @@ async def _works(database: Any, settings: CommonSettings, sandbox: str) -> dict[
     return dict(r.json()["CompanyInformation"])
 
 
-async def test_consent_link_then_code(settings: CommonSettings, database: Any, sandbox: str,
-                                      redis_client: aioredis.Redis) -> None:
+async def test_start_link_then_code(settings: CommonSettings, database: Any, sandbox: str,
+                                    redis_client: aioredis.Redis) -> None:
+    """The CLI prints a single-use start link to ingest (issue 16: the consent is bound to the browser
+    that opens it); opened once, it leads to Fortnox's consent; the code finishes by hand."""
     await _tenant(database, settings, sandbox, "app-consent")
     shown = await _cli("connect", "shop")
     assert shown.exit_code == 0, shown.output
-    link = re.search(r"(http://\S+/oauth-v1/auth\?\S+)", shown.output.replace("\n", ""))
+    link = re.search(r"(http://\S+/admin/fortnox/start\?ticket=\S+)", shown.output.replace("\n", ""))
     assert link, shown.output
-    consent = httpx.get(link.group(1), follow_redirects=False)  # the sandbox approves at once
+    assert "oauth-v1/auth" not in shown.output  # no consent link that works in any browser
+    ingest = create_app(IngestSettings())
+    async with ingest.router.lifespan_context(ingest), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=ingest.state.admin_app), base_url="http://127.0.0.1:8001") as browser:
+        opened = await browser.get(link.group(1))
+        assert opened.status_code == 307, opened.text
+        assert "woonox_oauth=" in opened.headers["set-cookie"]
+        assert (await browser.get(link.group(1))).status_code == 400  # single use
+    consent = httpx.get(opened.headers["location"], follow_redirects=False)  # the sandbox approves at once
     assert consent.status_code == 302
     code = parse_qs(urlparse(consent.headers["location"]).query)["code"][0]
     done = await _cli("connect", "shop", "--code", code)

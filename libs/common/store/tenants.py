@@ -18,6 +18,7 @@ from libs.common.store.models import TenantRow
 __all__ = ["Tenant", "TenantNew", "TenantStore"]
 
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_ORG_NUMBER = re.compile(r"^(\d{2})?\d{6}-?\d{4}$")
 
 
 class TenantNew(BaseModel):
@@ -36,6 +37,9 @@ class TenantNew(BaseModel):
     fortnox_client_id: str = ""
     fortnox_client_secret: SecretStr | None = None
     fortnox_tenant_id: str | None = None
+    # The shop's own company (Bolagsverket's format, 556677-8899): when set, a Fortnox consent from
+    # any other company is refused before its tokens are stored (libs.common.fortnox.oauth).
+    fortnox_organisation_number: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("id")
@@ -44,6 +48,15 @@ class TenantNew(BaseModel):
         if not _TENANT_ID.match(value):
             raise ValueError("tenant id: lowercase letters, digits and '-', at most 63, e.g. 'my-shop'")
         return value
+
+    @field_validator("fortnox_organisation_number")
+    @classmethod
+    def _org(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not _ORG_NUMBER.match(value.strip()):
+            raise ValueError("fortnox_organisation_number: ten digits, e.g. 556677-8899")
+        return value.strip()
 
     @field_validator("shop_url", "fortnox_api_url", "fortnox_auth_url")
     @classmethod
@@ -82,6 +95,7 @@ class TenantStore:
             fortnox_client_id=row.fortnox_client_id,
             fortnox_client_secret=self._dec(row.fortnox_client_secret_enc),
             fortnox_tenant_id=row.fortnox_tenant_id,
+            fortnox_organisation_number=row.fortnox_organisation_number,
             settings=row.settings or {},
             status=row.status,
             status_reason=row.status_reason,
@@ -104,6 +118,7 @@ class TenantStore:
             row.fortnox_client_id = tenant.fortnox_client_id
             row.fortnox_client_secret_enc = self._enc(tenant.fortnox_client_secret)
             row.fortnox_tenant_id = tenant.fortnox_tenant_id
+            row.fortnox_organisation_number = tenant.fortnox_organisation_number
             row.settings = tenant.settings
             row.status = "active"
             row.status_reason = None

@@ -56,6 +56,8 @@ class TenantView(BaseModel):
     webhook_url_path: str
     woo_keys_set: bool
     fortnox_client_secret_set: bool
+    secrets_unreadable: bool = Field(False, description="its stored secrets cannot be decrypted with "
+                                                        "WOONOX_SECRET_KEYS (status secrets_unreadable)")
     settings: dict[str, Any]
 
     @classmethod
@@ -66,7 +68,8 @@ class TenantView(BaseModel):
                    fortnox_organisation_number=t.fortnox_organisation_number,
                    webhook_url_path=f"/webhooks/woocommerce/{t.id}",
                    woo_keys_set=t.woo_consumer_key is not None and t.woo_consumer_secret is not None,
-                   fortnox_client_secret_set=t.fortnox_client_secret is not None, settings=t.settings)
+                   fortnox_client_secret_set=t.fortnox_client_secret is not None,
+                   secrets_unreadable=t.secrets_unreadable, settings=t.settings)
 
 
 class TenantPatch(BaseModel):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime
 from typing import Any
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,8 +17,10 @@ from libs.common.errors import PermanentError
 from libs.common.outbound import check_url
 from libs.common.store.models import TenantRow
 
-__all__ = ["Tenant", "TenantNew", "TenantStore"]
+__all__ = ["UNREADABLE", "Tenant", "TenantNew", "TenantStore"]
 
+log = structlog.get_logger("woonox.store.tenants")
+UNREADABLE = "secrets_unreadable"
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _ORG_NUMBER = re.compile(r"^(\d{2})?\d{6}-?\d{4}$")
 
@@ -69,6 +73,9 @@ class Tenant(TenantNew):
     status: str = "active"
     status_reason: str | None = None
     created_at: datetime | None = None
+    # Listed although its secrets cannot be decrypted with WOONOX_SECRET_KEYS: it carries none, its
+    # status is UNREADABLE, and nothing may act for it until the key is back (`TenantStore.list`).
+    secrets_unreadable: bool = False
 
 
 class TenantStore:
@@ -139,9 +146,20 @@ class TenantStore:
         return tenant
 
     async def list(self) -> list[Tenant]:
+        """Every tenant; one whose secrets cannot be decrypted is listed marked (`secrets_unreadable`)
+        instead of failing the list for all."""
         async with self._sessions() as session:
             rows = (await session.scalars(select(TenantRow).order_by(TenantRow.id))).all()
-            return [self._to_model(r) for r in rows]
+        tenants: list[Tenant] = []
+        for row in rows:
+            try:
+                tenants.append(self._to_model(row))
+            except PermanentError as exc:
+                if exc.code != "undecryptable-secret":
+                    raise
+                log.error("tenant_secrets_unreadable", tenant=row.id, reason=exc.reason)
+                tenants.append(_unreadable(row))
+        return tenants
 
     async def remove(self, tenant_id: str) -> bool:
         async with self._sessions.begin() as session:
@@ -161,3 +179,16 @@ class TenantStore:
             if row is not None:
                 row.status = status
                 row.status_reason = reason
+
+
+def _unreadable(row: TenantRow) -> Tenant:
+    # No validation: the row was valid when stored. The webhook secret is a fresh random one nobody
+    # knows, so anything that still tried to verify a signature with it would fail closed.
+    return Tenant.model_construct(
+        id=row.id, name=row.name, shop_url=row.shop_url, webhook_secret=SecretStr(secrets.token_urlsafe(32)),
+        woo_consumer_key=None, woo_consumer_secret=None, fortnox_api_url=row.fortnox_api_url,
+        fortnox_auth_url=row.fortnox_auth_url, fortnox_client_id=row.fortnox_client_id, fortnox_client_secret=None,
+        fortnox_tenant_id=row.fortnox_tenant_id, fortnox_organisation_number=row.fortnox_organisation_number,
+        settings=row.settings or {}, status=UNREADABLE, created_at=row.created_at, secrets_unreadable=True,
+        status_reason="its stored secrets cannot be decrypted with WOONOX_SECRET_KEYS: put the key they were "
+                      "encrypted with back in the list (docs/operations/security.md, Key rotation)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -37,6 +38,7 @@ from services.ingest.operator_auth import bearer_scheme, require_operator
 
 __all__ = ["TenantPatch", "TenantView", "callback_router", "router"]
 
+log = structlog.get_logger("woonox.ingest.admin")
 router = APIRouter(prefix="/admin", tags=["admin"],
                    dependencies=[Security(bearer_scheme), Depends(require_operator)])
 callback_router = APIRouter(prefix="/admin", tags=["admin"])
@@ -56,6 +58,7 @@ class TenantView(BaseModel):
     webhook_url_path: str
     woo_keys_set: bool
     fortnox_client_secret_set: bool
+    warnings: list[str] = Field(default_factory=list, description="accepted but weak, e.g. a short webhook secret")
     secrets_unreadable: bool = Field(False, description="its stored secrets cannot be decrypted with "
                                                         "WOONOX_SECRET_KEYS (status secrets_unreadable)")
     settings: dict[str, Any]
@@ -125,7 +128,7 @@ async def create_tenant(request: Request, body: TenantNew) -> TenantView:
     except PermanentError as exc:
         raise _fail(409, exc.code or "conflict", exc.reason) from None
     request.app.state.tenant_cache.forget(body.id)
-    return TenantView.of(created)
+    return _warned(TenantView.of(created), body)
 
 
 @router.get("/tenants/{tenant_id}", summary="Show a tenant")
@@ -148,7 +151,15 @@ async def update_tenant(request: Request, tenant_id: str, patch: TenantPatch) ->
     if current.status != "active":  # a re-keyed tenant keeps its status until the cause is fixed
         await store.set_status(tenant_id, current.status, current.status_reason)
     request.app.state.tenant_cache.forget(tenant_id)
-    return TenantView.of(await _tenant(request, tenant_id))
+    view = TenantView.of(await _tenant(request, tenant_id))
+    return _warned(view, merged) if "webhook_secret" in patch.model_fields_set else view
+
+
+def _warned(view: TenantView, supplied: TenantNew) -> TenantView:
+    view.warnings = supplied.warnings()
+    if view.warnings:
+        log.warning("weak_tenant_secret", tenant=supplied.id, warnings=view.warnings)  # says the length only
+    return view
 
 
 def _validated_settings(body: dict[str, Any]) -> dict[str, Any]:

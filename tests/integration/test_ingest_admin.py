@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from libs.common.crypto import SecretBox
@@ -245,3 +246,25 @@ async def test_a_company_with_another_organisation_number_is_refused(
         assert accepted.status_code == 200, accepted.text
         assert accepted.json()["organisation_number"] == "556677-8899"
     assert len(await _stored_tokens(database)) == 1
+
+
+async def test_a_short_webhook_secret_is_accepted_with_a_warning(
+        settings: CommonSettings, topology: Topology, database: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 16: 8 characters were accepted silently."""
+    async with admin_client(admin_token=TOKEN) as (client, _):
+        short = await client.post("/admin/tenants", json=NEW, headers=AUTH)  # "firstSecret1": 12 characters
+        assert short.status_code == 201
+        assert short.json()["warnings"] == [
+            "webhook_secret has 12 characters: use 32 or more random ones (set the same in WooCommerce's webhook)"]
+        strong = await client.post("/admin/tenants", json={**NEW, "id": "shop-y", "webhook_secret": "s" * 32},
+                                   headers=AUTH)
+        assert (strong.status_code, strong.json()["warnings"]) == (201, [])
+        renamed = await client.patch("/admin/tenants/shop-y", json={"name": "Y"}, headers=AUTH)
+        assert renamed.json()["warnings"] == []
+        weakened = await client.patch("/admin/tenants/shop-y", json={"webhook_secret": "nine-char"}, headers=AUTH)
+        assert weakened.status_code == 200 and "9 characters" in weakened.json()["warnings"][0]
+        too_short = await client.post("/admin/tenants", json={**NEW, "id": "shop-z", "webhook_secret": "seven77"},
+                                      headers=AUTH)
+        assert too_short.status_code == 422
+    logged = capsys.readouterr().out
+    assert "weak_tenant_secret" in logged and "firstSecret1" not in logged and "nine-char" not in logged

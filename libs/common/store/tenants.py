@@ -17,10 +17,14 @@ from libs.common.errors import PermanentError
 from libs.common.outbound import check_url
 from libs.common.store.models import TenantRow
 
-__all__ = ["UNREADABLE", "Tenant", "TenantNew", "TenantStore"]
+__all__ = ["MIN_WEBHOOK_SECRET", "UNREADABLE", "Tenant", "TenantNew", "TenantStore", "generate_webhook_secret"]
 
 log = structlog.get_logger("woonox.store.tenants")
 UNREADABLE = "secrets_unreadable"
+# A webhook secret is the only thing between the internet and a booking in Fortnox. WooCommerce lets the
+# shop owner type any secret, so a shorter one is accepted (down to 8) with a warning; woonox's own
+# are longer.
+MIN_WEBHOOK_SECRET = 32
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _ORG_NUMBER = re.compile(r"^(\d{2})?\d{6}-?\d{4}$")
 
@@ -46,6 +50,14 @@ class TenantNew(BaseModel):
     fortnox_organisation_number: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
 
+    def warnings(self) -> list[str]:
+        """What is accepted but weak (shown by the admin API, logged without the secret)."""
+        length = len(self.webhook_secret.get_secret_value())
+        if length < MIN_WEBHOOK_SECRET:
+            return [f"webhook_secret has {length} characters: use {MIN_WEBHOOK_SECRET} or more random ones "
+                    "(set the same in WooCommerce's webhook)"]
+        return []
+
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
@@ -67,6 +79,13 @@ class TenantNew(BaseModel):
     def _url(cls, value: str) -> str:
         # The shop's keys and the Fortnox client secret are sent to these: no SSRF (libs.common.outbound).
         return check_url(value)
+
+
+def generate_webhook_secret() -> str:
+    """A webhook secret for a shop: 43 URL-safe characters (256 random bits)."""
+    secret = secrets.token_urlsafe(32)
+    assert len(secret) >= MIN_WEBHOOK_SECRET
+    return secret
 
 
 class Tenant(TenantNew):

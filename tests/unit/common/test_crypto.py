@@ -36,3 +36,4 @@ def test_is_current_tells_which_key_encrypted_and_rotate_refuses_unknown_keys() 
     assert box.is_current(box.rotate(stored))
     with pytest.raises(PermanentError, match="cannot be decrypted"):
         SecretBox(new).rotate(stored)
+

@@ -7,6 +7,7 @@ only whether each is set."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
@@ -205,9 +206,14 @@ async def _to_consent(request: Request, tenant: Tenant) -> RedirectResponse:
     response = RedirectResponse(consent_url(tenant, settings.public_url.rstrip("/") + CALLBACK_PATH, state, challenge),
                                 status_code=307)
     # Lax, not Strict: Fortnox's redirect back is a cross-site top-level GET, which Lax lets through.
-    response.set_cookie(COOKIE, nonce, max_age=STATE_SECONDS, path=COOKIE_PATH, httponly=True,
+    response.set_cookie(COOKIE, nonce, max_age=STATE_SECONDS, path=_cookie_path(settings.public_url), httponly=True,
                         secure=settings.public_url.startswith("https://"), samesite="lax")
     return response
+
+
+def _cookie_path(public_url: str) -> str:
+    """Under the path the browser sees (a proxy may serve the admin listener below a prefix)."""
+    return urlsplit(public_url).path.rstrip("/") + COOKIE_PATH
 
 
 @callback_router.get(START_PATH.removeprefix("/admin"), summary="Open a start link: session cookie, then consent",
@@ -247,7 +253,7 @@ async def callback(request: Request, state: str = Query(..., max_length=128), co
     response = JSONResponse({"status": "connected", "tenant": tenant.id, "scope": tokens.scope,
                              "company": company.get("CompanyName"),
                              "organisation_number": company.get("OrganizationNumber")})
-    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    response.delete_cookie(COOKIE, path=_cookie_path(settings.public_url))
     return response
 
 

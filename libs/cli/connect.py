@@ -2,13 +2,19 @@
 
 Three ways, as Fortnox offers them (Fortnox developer docs, https://www.fortnox.se/developer/authorization):
 
-    woonox connect my-shop                       print the consent link; Fortnox sends the user back to
-                                                 ingest's /admin/fortnox/callback, which stores the tokens
+    woonox connect my-shop                       print a single-use start link (10 minutes): the browser
+                                                 that opens it gets a session cookie and goes on to
+                                                 Fortnox's consent; Fortnox sends it back to ingest's
+                                                 /admin/fortnox/callback, which stores the tokens only
+                                                 for that same browser
     woonox connect my-shop --code CODE           finish by hand with the code from the redirect
     woonox connect my-shop --service-account N   a service account: client_credentials with TenantId N
                                                  (the DatabaseNumber); no refresh token to lose
 
 Tokens are stored encrypted in the store of record; a tenant marked `needs_reconnect` is active again.
+With a code, the company that approved is checked against the tenant's `fortnox_organisation_number`
+(when set) before anything is stored. A code from a consent that was asked with PKCE
+(`WOONOX_FORTNOX_PKCE`) can only be redeemed by ingest's callback, which holds the verifier.
 """
 
 from __future__ import annotations
@@ -22,7 +28,14 @@ import typer
 from libs.cli.context import console, run, store
 from libs.common.crypto import SecretBox
 from libs.common.errors import PermanentError
-from libs.common.fortnox.oauth import CALLBACK_PATH, consent_url, exchange_code, new_state
+from libs.common.fortnox.oauth import (
+    CALLBACK_PATH,
+    START_PATH,
+    STATE_SECONDS,
+    exchange_code,
+    new_start,
+    verified_company,
+)
 from libs.common.fortnox.tokens import TokenManager
 from libs.common.store.tenants import TenantNew
 
@@ -59,12 +72,14 @@ def connect(
                         return f"tenant {tenant_id} connected as a service account of company {service_account}"
                     if code is not None:
                         pair = await exchange_code(http, tenant, code, redirect_uri)
+                        await verified_company(http, tenant, pair.access_token)
                         await tokens.store(tenant.id, pair.access_token, pair.refresh_token, pair.expires_in,
                                            pair.scope)
                         return f"tenant {tenant_id} connected (scopes: {pair.scope})"
-                    state = await new_state(redis, s.settings.redis_prefix, tenant.id)
-                    return ("Open this link, log in to Fortnox and approve; Fortnox sends you back to ingest, "
-                            f"which stores the tokens:\n{consent_url(tenant, redirect_uri, state)}")
+                    ticket = await new_start(redis, s.settings.redis_prefix, tenant.id)
+                    return (f"Open this link within {STATE_SECONDS // 60} minutes, once, in the browser that will "
+                            "log in to Fortnox and approve; Fortnox sends that browser back to ingest, which "
+                            f"stores the tokens:\n{public_url.rstrip('/')}{START_PATH}?ticket={ticket}")
                 finally:
                     await redis.aclose()
 

@@ -13,6 +13,7 @@ from libs.cli import (
     demo,
     dlq,
     keygen,
+    keys,
     map,
     reconcile,
     sandbox,
@@ -30,6 +31,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(map.app, name="map")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(keys.app, name="keys")
 app.command("status")(status.status)
 app.command("audit")(audit.audit)
 app.command("reconcile")(reconcile.reconcile)

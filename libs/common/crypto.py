@@ -1,7 +1,8 @@
 """Encryption of secrets at rest (webhook secrets, WooCommerce keys, Fortnox tokens).
 
 Fernet (AES-128-CBC + HMAC-SHA256) through `MultiFernet`: the first key encrypts, every key
-decrypts, so keys rotate by prepending a new one and re-encrypting (`SecretBox.rotate`).
+decrypts, so keys rotate by prepending a new one and re-encrypting everything stored under the older
+ones (`woonox keys rotate`, libs.common.store.rotation); then the old key can be removed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ class SecretBox:
                 code="no-secret-key",
             )
         try:
-            self._fernet = MultiFernet([Fernet(k.encode()) for k in parts])
+            fernets = [Fernet(k.encode()) for k in parts]
+            self._first = fernets[0]
+            self._fernet = MultiFernet(fernets)
         except ValueError as exc:
             raise PermanentError(f"WOONOX_SECRET_KEYS holds an invalid key: {exc}", code="bad-secret-key") from exc
 
@@ -38,11 +41,24 @@ class SecretBox:
         try:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
-            raise PermanentError(
-                "a stored secret cannot be decrypted with WOONOX_SECRET_KEYS (was the key rotated away?)",
-                code="undecryptable-secret",
-            ) from exc
+            raise _undecryptable() from exc
+
+    def is_current(self, token: str) -> bool:
+        """Whether `token` is encrypted under the first (newest) key already."""
+        try:
+            self._first.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
 
     def rotate(self, token: str) -> str:
         """Re-encrypt `token` under the first (newest) key."""
-        return self._fernet.rotate(token.encode()).decode()
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise _undecryptable() from exc
+
+
+def _undecryptable() -> PermanentError:
+    return PermanentError("a stored secret cannot be decrypted with WOONOX_SECRET_KEYS (was the key rotated away?)",
+                          code="undecryptable-secret")

@@ -6,9 +6,13 @@ Two kinds of dead letter land there:
 - RabbitMQ's, when a message crashed its consumer `x-delivery-limit` times: those carry RabbitMQ's
   `x-death` table instead (reason `delivery_limit`, the queue it died in, when, how often).
 
-A queue cannot be browsed in place, so reading takes messages with basic.get *without* ack and lets
-them go back when the channel closes (`list` never removes anything). At most the queue's depth at
-the start is taken, so a replayed message that fails again during the same run is not taken twice.
+A queue cannot be browsed in place, so reading takes messages *without* ack and gives back what it
+did not ack with one `basic.nack` (requeue) before the channel closes (`list` never removes
+anything). A nack, not a reject or a closed channel: RabbitMQ 4.3+ does not count a nack against the
+delivery limit. Older versions count every return, so the DLQs carry an explicit, unreachable
+`x-delivery-limit` (libs.common.topology, DLQ_DELIVERY_LIMIT): viewing never deletes a dead letter.
+At most the queue's depth at the start is taken, so a replayed message that fails again during the
+same run is not taken twice.
 
 Replay republishes each chosen message to its original queue through the default exchange
 (routing key = queue name) with publisher confirms, and acks it in the DLQ only after the confirm:
@@ -232,8 +236,12 @@ class DeadLetters:
             count = int(queue.declaration_result.message_count or 0)
             taken = await _take(channel, queue, count) if count else []
             yield channel, taken
+            left = [m for m in taken if not m.processed]
+            if left and not channel.is_closed:
+                # One nack for all of them; `multiple` leaves the acked ones alone.
+                await max(left, key=lambda m: m.delivery_tag or 0).nack(multiple=True, requeue=True)
         finally:
-            # Closing the channel returns every unacked message to the queue.
+            # Closing the channel returns whatever is still unacked (after an error above).
             await channel.close()
 
     async def list(self, where: DeadLetterFilter | None = None, *, limit: int | None = None) -> list[DeadLetter]:

@@ -13,7 +13,24 @@ a ladder of queues with a fixed TTL each.
     <queue>                    quorum queue per consumer group, bound to the routing keys it reads
     <queue>.<tenant>           per-tenant quorum queue, for groups that must be fair across tenants
     <queue>.retry.<n>          quorum delay queue: TTL, then dead-letters to <prefix>.return
-    <queue>.dlq                quorum queue of dead letters, read by `woonox dlq`
+    <queue>.dlq                quorum queue of dead letters, read by `woonox dlq`; explicit delivery
+                               limit of DLQ_DELIVERY_LIMIT (below)
+
+Dead-letter queues and viewing them. AMQP cannot browse a queue: `woonox dlq list` and the status
+page take each dead letter and give it back, and a quorum queue counts every such return in
+`x-delivery-count` on 3.x (4.3+ no longer counts a `basic.nack` with requeue, which is how
+libs.common.dead_letters gives them back). RabbitMQ >= 4.0 drops a quorum-queue message after 20
+deliveries when the queue sets no limit, so viewing would delete dead letters. The DLQs therefore
+set `x-delivery-limit` explicitly to DLQ_DELIVERY_LIMIT (2**31 - 1: unreachable by viewing). Not -1:
+4.x reads -1 as "unlimited", but 3.10 accepts it and drops the message at its first return
+(measured on 3.10.8). Not classic queues or streams: a classic queue is not replicated (4.x has no
+mirroring) and dead letters are the record of what must still be booked; a stream cannot have one
+message acked (replayed or purged) and the others kept.
+
+Existing deployments: a DLQ declared before this argument existed cannot be redeclared with it
+(PRECONDITION_FAILED). `declare` then keeps the queue as it is and logs `dlq_arguments_outdated`;
+docs/operations/dead-letters.md ("DLQs declared before the delivery limit") gives the
+migration: a `delivery-limit` policy on the old DLQs, or drain, delete and let a service redeclare.
 
 Fairness (the fortnox-writer group): Fortnox allows each tenant 25 requests per 5 s, so a tenant
 with a backlog is slow by necessity. If all tenants shared one queue, an idle shop's order would
@@ -28,10 +45,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, ExchangeType
+import aiormq
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractQueue, ExchangeType
 from aiormq.abc import FieldTable
 
-__all__ = ["ConsumerGroup", "Topology"]
+__all__ = ["DLQ_DELIVERY_LIMIT", "ConsumerGroup", "Topology"]
+
+log = structlog.get_logger("woonox.topology")
 
 # A message that makes its consumer crash (the process dies before ack) comes back; after this
 # many deliveries RabbitMQ dead-letters it instead of letting it crash-loop the group.
@@ -40,6 +61,8 @@ DELIVERY_LIMIT = 20
 # 503) instead of silently dropping the oldest.
 MAX_LENGTH = 1_000_000
 RETURN_HEADER = "woonox-return-to"
+# The largest signed 32-bit value: "unlimited" in a form every RabbitMQ version reads the same way.
+DLQ_DELIVERY_LIMIT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -131,6 +154,22 @@ class Topology:
             args["x-single-active-consumer"] = True
         return args
 
+    def dlq_arguments(self) -> FieldTable:
+        return {"x-queue-type": "quorum", "x-overflow": "reject-publish", "x-max-length": MAX_LENGTH,
+                "x-delivery-limit": DLQ_DELIVERY_LIMIT}
+
+    async def _declare_dlq(self, channel: AbstractChannel, group: ConsumerGroup) -> AbstractQueue:
+        name = self.dlq(group)
+        try:
+            return await channel.declare_queue(name, durable=True, arguments=self.dlq_arguments())
+        except aiormq.exceptions.ChannelPreconditionFailed:
+            # Declared by an older version without the delivery limit: keep it (its dead letters
+            # stay), carry on, and tell the operator how to migrate (module docstring).
+            log.warning("dlq_arguments_outdated", queue=name, missing="x-delivery-limit",
+                        fix="docs/operations/dead-letters.md: DLQs declared before the delivery limit")
+            await channel.reopen()
+            return await channel.declare_queue(name, passive=True)
+
     async def _consumer_queue(self, channel: AbstractChannel, group: ConsumerGroup, name: str,
                               bindings: list[str]) -> None:
         queue = await channel.declare_queue(name, durable=True, arguments=self.queue_arguments(group))
@@ -152,11 +191,7 @@ class Topology:
         for group in self.groups:
             if not group.per_tenant:
                 await self._consumer_queue(channel, group, self.queue(group), list(group.bindings))
-            dlq = await channel.declare_queue(
-                self.dlq(group),
-                durable=True,
-                arguments={"x-queue-type": "quorum", "x-overflow": "reject-publish", "x-max-length": MAX_LENGTH},
-            )
+            dlq = await self._declare_dlq(channel, group)
             await dlq.bind(dlx, routing_key=self.queue(group))
             for level, delay in enumerate(group.retry_delays):
                 await channel.declare_queue(

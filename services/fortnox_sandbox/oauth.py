@@ -5,12 +5,19 @@ auth, form body; grants authorization_code,
 refresh_token (single use, rotating; a dead one answers "Invalid refresh token") and
 client_credentials with a `TenantId` header for service accounts (no refresh token). The consent
 code lives 10 minutes; `state` is required.
+
+Sandbox extension: PKCE as RFC 7636 defines it. Fortnox documents no `code_challenge`; the sandbox
+accepts one (method S256 only, as RFC 7636 section 4.2 recommends; `plain` is refused) and then
+redeems the code only with the matching `code_verifier` (section 4.6). A code asked for without a
+challenge is redeemed as before.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import re
 import secrets
 import time
 from typing import Any
@@ -25,6 +32,13 @@ from services.fortnox_sandbox.state import ALL_SCOPES, Client, CodeGrant
 __all__ = ["authorize", "token"]
 
 CODE_TTL = 600
+# RFC 7636 section 4.1 (verifier) and 4.2 (an S256 challenge is 43 base64url characters).
+_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+_CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
+
+
+def _s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
@@ -46,6 +60,9 @@ async def authorize(request: Request) -> Response:
         return _oauth_error(400, "invalid_request", "response_type=code and redirect_uri are required")
     if not q.get("state"):
         return _oauth_error(400, "invalid_request", "state is required")
+    challenge = q.get("code_challenge")
+    if challenge is not None and (q.get("code_challenge_method") != "S256" or not _CHALLENGE.match(challenge)):
+        return _oauth_error(400, "invalid_request", "code_challenge must be S256 (code_challenge_method=S256)")
     scopes = tuple(s for s in q.get("scope", "").split() if s in ALL_SCOPES) or ALL_SCOPES
     if q.get("database_number"):
         company = sandbox.state.companies.get(int(q["database_number"]))
@@ -56,7 +73,7 @@ async def authorize(request: Request) -> Response:
     sandbox.consent(company, client.client_id, scopes, q.get("account_type") == "service")
     code = secrets.token_urlsafe(24)
     sandbox.state.codes[code] = CodeGrant(client.client_id, company.database_number, scopes, q["redirect_uri"],
-                                          time.time() + CODE_TTL)
+                                          time.time() + CODE_TTL, challenge)
     sep = "&" if "?" in q["redirect_uri"] else "?"
     return RedirectResponse(f"{q['redirect_uri']}{sep}{urlencode({'code': code, 'state': q['state']})}", 302)
 
@@ -120,6 +137,10 @@ def _grant(sandbox: Sandbox, client_id: str, grant_type: str, form: dict[str, st
             return {"error": "invalid_grant", "error_description": "Invalid authorization code"}, 400
         if form.get("redirect_uri") and form["redirect_uri"] != code.redirect_uri:
             return {"error": "invalid_grant", "error_description": "redirect_uri mismatch"}, 400
+        if code.code_challenge is not None:
+            verifier = form.get("code_verifier", "")
+            if not _VERIFIER.match(verifier) or not secrets.compare_digest(_s256(verifier), code.code_challenge):
+                return {"error": "invalid_grant", "error_description": "code_verifier does not match"}, 400
         company, scopes, refresh = state.companies[code.database_number], code.scopes, True
     elif grant_type == "refresh_token":
         grant = sandbox.tokens.take_refresh(form.get("refresh_token", ""), client_id)

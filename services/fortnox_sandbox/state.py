@@ -104,6 +104,8 @@ class CodeGrant:
     scopes: tuple[str, ...]
     redirect_uri: str
     expires_at: float
+    # PKCE (RFC 7636): the S256 challenge the consent was asked with; None when none was sent.
+    code_challenge: str | None = None
 
 
 @dataclass

@@ -7,20 +7,39 @@ only whether each is set."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
+import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from sqlalchemy import text
 
 from libs.common.errors import PermanentError, TransientError
-from libs.common.fortnox.oauth import CALLBACK_PATH, consent_url, exchange_code, new_state, take_state
+from libs.common.fortnox.oauth import (
+    CALLBACK_PATH,
+    COOKIE,
+    COOKIE_PATH,
+    START_PATH,
+    STATE_SECONDS,
+    OAuthRefused,
+    code_challenge,
+    code_verifier,
+    consent_url,
+    exchange_code,
+    new_start,
+    new_state,
+    take_start,
+    take_state,
+    verified_company,
+)
 from libs.common.shop_settings import ShopSettings
 from libs.common.store.tenants import Tenant, TenantNew
 from services.ingest.operator_auth import bearer_scheme, require_operator
 
 __all__ = ["TenantPatch", "TenantView", "callback_router", "router"]
 
+log = structlog.get_logger("woonox.ingest.admin")
 router = APIRouter(prefix="/admin", tags=["admin"],
                    dependencies=[Security(bearer_scheme), Depends(require_operator)])
 callback_router = APIRouter(prefix="/admin", tags=["admin"])
@@ -36,9 +55,13 @@ class TenantView(BaseModel):
     fortnox_auth_url: str
     fortnox_client_id: str
     fortnox_tenant_id: str | None
+    fortnox_organisation_number: str | None = None
     webhook_url_path: str
     woo_keys_set: bool
     fortnox_client_secret_set: bool
+    warnings: list[str] = Field(default_factory=list, description="accepted but weak, e.g. a short webhook secret")
+    secrets_unreadable: bool = Field(False, description="its stored secrets cannot be decrypted with "
+                                                        "WOONOX_SECRET_KEYS (status secrets_unreadable)")
     settings: dict[str, Any]
 
     @classmethod
@@ -46,9 +69,11 @@ class TenantView(BaseModel):
         return cls(id=t.id, name=t.name, shop_url=t.shop_url, status=t.status, status_reason=t.status_reason,
                    fortnox_api_url=t.fortnox_api_url, fortnox_auth_url=t.fortnox_auth_url,
                    fortnox_client_id=t.fortnox_client_id, fortnox_tenant_id=t.fortnox_tenant_id,
+                   fortnox_organisation_number=t.fortnox_organisation_number,
                    webhook_url_path=f"/webhooks/woocommerce/{t.id}",
                    woo_keys_set=t.woo_consumer_key is not None and t.woo_consumer_secret is not None,
-                   fortnox_client_secret_set=t.fortnox_client_secret is not None, settings=t.settings)
+                   fortnox_client_secret_set=t.fortnox_client_secret is not None,
+                   secrets_unreadable=t.secrets_unreadable, settings=t.settings)
 
 
 class TenantPatch(BaseModel):
@@ -66,6 +91,7 @@ class TenantPatch(BaseModel):
     fortnox_client_id: str | None = None
     fortnox_client_secret: SecretStr | None = None
     fortnox_tenant_id: str | None = None
+    fortnox_organisation_number: str | None = None
 
 
 def _fail(status: int, error: str, reason: str) -> HTTPException:
@@ -103,7 +129,7 @@ async def create_tenant(request: Request, body: TenantNew) -> TenantView:
     except PermanentError as exc:
         raise _fail(409, exc.code or "conflict", exc.reason) from None
     request.app.state.tenant_cache.forget(body.id)
-    return TenantView.of(created)
+    return _warned(TenantView.of(created), body)
 
 
 @router.get("/tenants/{tenant_id}", summary="Show a tenant")
@@ -126,7 +152,15 @@ async def update_tenant(request: Request, tenant_id: str, patch: TenantPatch) ->
     if current.status != "active":  # a re-keyed tenant keeps its status until the cause is fixed
         await store.set_status(tenant_id, current.status, current.status_reason)
     request.app.state.tenant_cache.forget(tenant_id)
-    return TenantView.of(await _tenant(request, tenant_id))
+    view = TenantView.of(await _tenant(request, tenant_id))
+    return _warned(view, merged) if "webhook_secret" in patch.model_fields_set else view
+
+
+def _warned(view: TenantView, supplied: TenantNew) -> TenantView:
+    view.warnings = supplied.warnings()
+    if view.warnings:
+        log.warning("weak_tenant_secret", tenant=supplied.id, warnings=view.warnings)  # says the length only
+    return view
 
 
 def _validated_settings(body: dict[str, Any]) -> dict[str, Any]:
@@ -151,37 +185,76 @@ async def put_settings(request: Request, tenant_id: str, body: dict[str, Any]) -
 
 
 @router.get("/tenants/{tenant_id}/fortnox/connect", summary="Start the Fortnox OAuth2 consent",
-            responses={307: {"description": "redirect to Fortnox's consent page"}})
+            responses={307: {"description": "redirect to Fortnox's consent page, with this browser's session cookie"}})
 async def connect(request: Request, tenant_id: str, redirect: bool = True) -> Any:
+    """`redirect=true`: this browser goes to the consent page and must come back to the callback.
+    `redirect=false`: a single-use start link for the browser that will approve (10 minutes)."""
     tenant = await _tenant(request, tenant_id)
     if not tenant.fortnox_client_id or tenant.fortnox_client_secret is None:
         raise _fail(400, "no-fortnox-app", "set fortnox_client_id and fortnox_client_secret first (PATCH)")
     settings = request.app.state.settings
-    state = await new_state(request.app.state.redis, settings.redis_prefix, tenant.id)
-    url = consent_url(tenant, settings.public_url.rstrip("/") + CALLBACK_PATH, state)
-    return RedirectResponse(url, status_code=307) if redirect else {"url": url}
+    if not redirect:
+        ticket = await new_start(request.app.state.redis, settings.redis_prefix, tenant.id)
+        return {"url": f"{settings.public_url.rstrip('/')}{START_PATH}?ticket={ticket}", "expires_in": STATE_SECONDS}
+    return await _to_consent(request, tenant)
 
 
-@callback_router.get("/fortnox/callback", summary="Fortnox redirects here after consent (state-authenticated)")
+async def _to_consent(request: Request, tenant: Tenant) -> RedirectResponse:
+    settings = request.app.state.settings
+    state, nonce = await new_state(request.app.state.redis, settings.redis_prefix, tenant.id)
+    challenge = code_challenge(code_verifier(nonce)) if settings.fortnox_pkce else None
+    response = RedirectResponse(consent_url(tenant, settings.public_url.rstrip("/") + CALLBACK_PATH, state, challenge),
+                                status_code=307)
+    # Lax, not Strict: Fortnox's redirect back is a cross-site top-level GET, which Lax lets through.
+    response.set_cookie(COOKIE, nonce, max_age=STATE_SECONDS, path=_cookie_path(settings.public_url), httponly=True,
+                        secure=settings.public_url.startswith("https://"), samesite="lax")
+    return response
+
+
+def _cookie_path(public_url: str) -> str:
+    """Under the path the browser sees (a proxy may serve the admin listener below a prefix)."""
+    return urlsplit(public_url).path.rstrip("/") + COOKIE_PATH
+
+
+@callback_router.get(START_PATH.removeprefix("/admin"), summary="Open a start link: session cookie, then consent",
+                     responses={307: {"description": "redirect to Fortnox's consent page"}})
+async def start(request: Request, ticket: str = Query(..., max_length=128)) -> RedirectResponse:
+    settings = request.app.state.settings
+    try:
+        tenant_id = await take_start(request.app.state.redis, settings.redis_prefix, ticket)
+    except OAuthRefused as exc:
+        raise _fail(exc.status, exc.code, exc.reason) from None
+    return await _to_consent(request, await _tenant(request, tenant_id))
+
+
+@callback_router.get("/fortnox/callback", summary="Fortnox redirects here after consent (state and session cookie)")
 async def callback(request: Request, state: str = Query(..., max_length=128), code: str | None = None,
                    error: str | None = None, error_description: str | None = None) -> JSONResponse:
     settings = request.app.state.settings
-    tenant_id = await take_state(request.app.state.redis, settings.redis_prefix, state)
-    if tenant_id is None:
-        raise _fail(400, "bad-state", "unknown or expired state: start again from the connect link")
+    nonce = request.cookies.get(COOKIE)
+    try:
+        tenant_id = await take_state(request.app.state.redis, settings.redis_prefix, state, nonce)
+    except OAuthRefused as exc:
+        raise _fail(exc.status, exc.code, exc.reason) from None
     if error or not code:
         raise _fail(400, error or "no-code", error_description or "Fortnox sent no authorization code")
     tenant = await _tenant(request, tenant_id)
+    http = request.app.state.http
     try:
-        tokens = await exchange_code(request.app.state.http, tenant, code,
-                                     settings.public_url.rstrip("/") + CALLBACK_PATH)
+        tokens = await exchange_code(http, tenant, code, settings.public_url.rstrip("/") + CALLBACK_PATH,
+                                     code_verifier(str(nonce)) if settings.fortnox_pkce else None)
+        company = await verified_company(http, tenant, tokens.access_token)
     except TransientError as exc:
         raise _fail(503, exc.code or "token-endpoint", exc.reason) from None
     except PermanentError as exc:
         raise _fail(400, exc.code or "oauth-failed", exc.reason) from None
     await request.app.state.tokens.store(tenant.id, tokens.access_token, tokens.refresh_token, tokens.expires_in,
                                          tokens.scope)
-    return JSONResponse({"status": "connected", "tenant": tenant.id, "scope": tokens.scope})
+    response = JSONResponse({"status": "connected", "tenant": tenant.id, "scope": tokens.scope,
+                             "company": company.get("CompanyName"),
+                             "organisation_number": company.get("OrganizationNumber")})
+    response.delete_cookie(COOKIE, path=_cookie_path(settings.public_url))
+    return response
 
 
 @router.get("/health", summary="Broker, database and Redis as ingest sees them")

@@ -140,7 +140,9 @@ class Poller:
         """Every tenant's due jobs, each tenant in its own task under `tenant_timeout`."""
         wanted = await take_poll_requests(self.redis, self.settings.redis_prefix)
         now = time.monotonic()
-        tenants = [t for t in await self.tenants.list() if t.status not in PAUSED]
+        # A tenant whose secrets cannot be decrypted is skipped (TenantStore.list logged it): there
+        # is nothing to poll with, and the others go on.
+        tenants = [t for t in await self.tenants.list() if t.status not in PAUSED and not t.secrets_unreadable]
         await asyncio.gather(*(self._tenant_jobs(t, now, t.id in wanted) for t in tenants))
 
     async def _tenant_jobs(self, tenant: Tenant, now: float, wanted: bool) -> None:

@@ -37,6 +37,9 @@ class IngestSettings(CommonSettings):
     # Base URL of the admin listener as the operator's browser reaches it, for the Fortnox OAuth
     # redirect_uri (the callback is served on the admin listener, never the public one).
     public_url: str = "http://127.0.0.1:8001"
+    # PKCE (RFC 7636) on the Fortnox consent: off, because Fortnox's authorization documentation names
+    # no code_challenge; the sandbox supports it (libs.common.fortnox.oauth).
+    fortnox_pkce: bool = False
     # Backfill: how often each tenant's shop is polled, and how far before the cursor it looks again
     # (WooCommerce's modified dates are second-granular and writes commit out of order).
     backfill_interval_seconds: float = Field(300.0, gt=0)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from libs.common.crypto import SecretBox
@@ -147,3 +148,123 @@ async def test_a_nul_byte_is_a_clear_422(settings: CommonSettings, topology: Top
         assert "NUL" in patched.json()["reason"]
         created = await client.post("/admin/tenants", json={**NEW, "id": "shop-y", "name": "a\u0000"}, headers=AUTH)
         assert created.status_code == 422
+
+
+@contextlib.asynccontextmanager
+async def oauth_world(**overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, Any, Any]]:
+    """The operator's browser (admin client with its cookie jar), the sandbox, ingest, and the sandbox app."""
+    sandbox = create_sandbox()
+    async with sandbox.router.lifespan_context(sandbox):
+        sandbox.state.sandbox.register_client("woonox-app", "fortnox-app-secret")
+        async with admin_client(admin_token=TOKEN, **overrides) as (client, app), \
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox), base_url="http://fortnox.test") as fx:
+            app.state.http = fx
+            yield client, fx, app, sandbox.state.sandbox
+
+
+def _other_browser(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.admin_app), base_url="http://ingest.test")
+
+
+async def _stored_tokens(database: Any) -> list[FortnoxToken]:
+    async with database() as session:
+        return list((await session.scalars(select(FortnoxToken))).all())
+
+
+async def test_a_callback_from_another_browser_is_refused_and_stores_nothing(
+        settings: CommonSettings, topology: Topology, database: Any) -> None:
+    """Issue 16: the consent link alone must not let anyone else bind the shop to their Fortnox company."""
+    async with oauth_world() as (operator, fx, app, _):
+        assert (await operator.post("/admin/tenants", json=NEW, headers=AUTH)).status_code == 201
+        start = await operator.get("/admin/tenants/shop-x/fortnox/connect", headers=AUTH)
+        cookie = start.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "path=/admin/fortnox" in cookie
+        approved = await fx.get(start.headers["location"])  # someone else approves with the link
+        back = urlsplit(approved.headers["location"])
+        async with _other_browser(app) as stranger:
+            no_cookie = await stranger.get(f"{back.path}?{back.query}")
+            assert (no_cookie.status_code, no_cookie.json()["error"]) == (403, "no-oauth-session")
+            stranger.cookies.set("woonox_oauth", "guessed", domain="ingest.test", path="/admin/fortnox")
+            wrong = await stranger.get(f"{back.path}?{back.query}")
+            assert (wrong.status_code, wrong.json()["error"]) == (403, "oauth-session-mismatch")
+        assert await _stored_tokens(database) == []
+        # The operator's own browser can still finish that consent.
+        done = await operator.get(f"{back.path}?{back.query}")
+        assert done.status_code == 200, done.text
+    assert [t.tenant_id for t in await _stored_tokens(database)] == ["shop-x"]
+
+
+async def test_a_start_link_is_single_use_and_binds_the_browser_that_opens_it(
+        settings: CommonSettings, topology: Topology, database: Any) -> None:
+    async with oauth_world() as (operator, fx, app, _):
+        assert (await operator.post("/admin/tenants", json=NEW, headers=AUTH)).status_code == 201
+        link = (await operator.get("/admin/tenants/shop-x/fortnox/connect?redirect=false", headers=AUTH)).json()["url"]
+        assert link.startswith("http://ingest.test/admin/fortnox/start?ticket=")
+        async with _other_browser(app) as owner, _other_browser(app) as late:
+            opened = await owner.get(link)
+            assert opened.status_code == 307 and opened.headers["location"].startswith("http://fortnox.test/oauth-v1/auth")
+            again = await late.get(link)
+            assert (again.status_code, again.json()["error"]) == (400, "bad-start-link")
+            back = urlsplit((await fx.get(opened.headers["location"])).headers["location"])
+            assert (await late.get(f"{back.path}?{back.query}")).status_code == 403
+            assert (await owner.get(f"{back.path}?{back.query}")).status_code == 200
+    assert len(await _stored_tokens(database)) == 1
+
+
+async def test_pkce_when_turned_on(settings: CommonSettings, topology: Topology, database: Any) -> None:
+    async with oauth_world(fortnox_pkce=True) as (operator, fx, _, _):
+        assert (await operator.post("/admin/tenants", json=NEW, headers=AUTH)).status_code == 201
+        start = await operator.get("/admin/tenants/shop-x/fortnox/connect", headers=AUTH)
+        query = parse_qs(urlsplit(start.headers["location"]).query)
+        assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
+        back = urlsplit((await fx.get(start.headers["location"])).headers["location"])
+        done = await operator.get(f"{back.path}?{back.query}")
+        assert done.status_code == 200, done.text
+    assert len(await _stored_tokens(database)) == 1
+
+
+async def test_a_company_with_another_organisation_number_is_refused(
+        settings: CommonSettings, topology: Topology, database: Any) -> None:
+    async with oauth_world() as (operator, fx, _, sandbox):
+        ours = sandbox.create_company("Butiken AB", organisation_number="5566778899")
+        theirs = sandbox.create_company("Annat AB", organisation_number="5599887766")
+        tenant = {**NEW, "fortnox_organisation_number": "556677-8899"}
+        created = await operator.post("/admin/tenants", json=tenant, headers=AUTH)
+        assert created.json()["fortnox_organisation_number"] == "556677-8899"
+
+        async def consent(company: Any) -> httpx.Response:
+            start = await operator.get("/admin/tenants/shop-x/fortnox/connect", headers=AUTH)
+            approved = await fx.get(start.headers["location"] + f"&database_number={company.database_number}")
+            back = urlsplit(approved.headers["location"])
+            return await operator.get(f"{back.path}?{back.query}")
+
+        refused = await consent(theirs)
+        assert (refused.status_code, refused.json()["error"]) == (400, "wrong-fortnox-company")
+        assert "559988-7766" in refused.json()["reason"] and "nothing was stored" in refused.json()["reason"]
+        assert await _stored_tokens(database) == []
+        accepted = await consent(ours)
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["organisation_number"] == "556677-8899"
+    assert len(await _stored_tokens(database)) == 1
+
+
+async def test_a_short_webhook_secret_is_accepted_with_a_warning(
+        settings: CommonSettings, topology: Topology, database: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 16: 8 characters were accepted silently."""
+    async with admin_client(admin_token=TOKEN) as (client, _):
+        short = await client.post("/admin/tenants", json=NEW, headers=AUTH)  # "firstSecret1": 12 characters
+        assert short.status_code == 201
+        assert short.json()["warnings"] == [
+            "webhook_secret has 12 characters: use 32 or more random ones (set the same in WooCommerce's webhook)"]
+        strong = await client.post("/admin/tenants", json={**NEW, "id": "shop-y", "webhook_secret": "s" * 32},
+                                   headers=AUTH)
+        assert (strong.status_code, strong.json()["warnings"]) == (201, [])
+        renamed = await client.patch("/admin/tenants/shop-y", json={"name": "Y"}, headers=AUTH)
+        assert renamed.json()["warnings"] == []
+        weakened = await client.patch("/admin/tenants/shop-y", json={"webhook_secret": "nine-char"}, headers=AUTH)
+        assert weakened.status_code == 200 and "9 characters" in weakened.json()["warnings"][0]
+        too_short = await client.post("/admin/tenants", json={**NEW, "id": "shop-z", "webhook_secret": "seven77"},
+                                      headers=AUTH)
+        assert too_short.status_code == 422
+    logged = capsys.readouterr().out
+    assert "weak_tenant_secret" in logged and "firstSecret1" not in logged and "nine-char" not in logged

@@ -39,7 +39,7 @@ from libs.common.fortnox.errors import parse_error_body
 from libs.common.store.models import FortnoxToken, TenantRow
 from libs.common.store.tenants import Tenant
 
-__all__ = ["TokenManager", "TokenResponse"]
+__all__ = ["TokenManager", "TokenResponse", "cache_key"]
 
 log = structlog.get_logger("woonox.tokens")
 
@@ -48,6 +48,11 @@ EXPIRY_MARGIN = timedelta(seconds=120)
 LOCK_LEASE_MS = 30_000  # longer than the token endpoint's HTTP timeout
 TOKEN_HTTP_TIMEOUT = 10.0
 NEEDS_RECONNECT = "needs_reconnect"
+
+
+def cache_key(prefix: str, tenant_id: str) -> str:
+    """Where Redis caches a tenant's access token (encrypted; `woonox keys rotate` drops it)."""
+    return f"{prefix}:token:{tenant_id}"
 
 
 class TokenResponse(BaseModel):
@@ -69,7 +74,7 @@ class TokenManager:
         self._memory: dict[str, tuple[str, float]] = {}
 
     def _cache_key(self, tenant_id: str) -> str:
-        return f"{self._prefix}:token:{tenant_id}"
+        return cache_key(self._prefix, tenant_id)
 
     async def store(self, tenant_id: str, access_token: str, refresh_token: str | None, expires_in: int,
                     scope: str = "") -> None:

@@ -34,6 +34,7 @@ class TenantRow(Base):
     fortnox_client_id: Mapped[str] = mapped_column(Text, default="")
     fortnox_client_secret_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     fortnox_tenant_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fortnox_organisation_number: Mapped[str | None] = mapped_column(Text, nullable=True)
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     status: Mapped[str] = mapped_column(String(32), default="active")
     status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -26,3 +26,14 @@ def test_missing_or_wrong_key_is_a_clear_error() -> None:
         SecretBox("")
     with pytest.raises(PermanentError, match="cannot be decrypted"):
         SecretBox(generate_key()).decrypt(SecretBox(generate_key()).encrypt("s"))
+
+
+def test_is_current_tells_which_key_encrypted_and_rotate_refuses_unknown_keys() -> None:
+    old, new = generate_key(), generate_key()
+    stored = SecretBox(old).encrypt("s")
+    box = SecretBox(f"{new},{old}")
+    assert not box.is_current(stored)
+    assert box.is_current(box.rotate(stored))
+    with pytest.raises(PermanentError, match="cannot be decrypted"):
+        SecretBox(new).rotate(stored)
+

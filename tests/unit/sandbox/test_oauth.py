@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from libs.common.fortnox.oauth import code_challenge, code_verifier
 from tests.unit.sandbox.conftest import Tenant, make_tenant
 
 
@@ -130,3 +131,32 @@ async def test_consent_registers_an_unknown_client_trusting_its_first_secret(cli
     assert right.status_code == 200
     companies = (await client.get("/_sandbox/companies")).json()["companies"]
     assert [c["clients"] for c in companies] == [["staging-app"]]  # the consent created a fresh company
+
+
+async def _pkce_code(client: httpx.AsyncClient, tenant: Tenant, challenge: str) -> str:
+    r = await client.get("/oauth-v1/auth", params={
+        "client_id": tenant.client_id, "redirect_uri": "http://shop/callback", "scope": "order", "state": "s",
+        "response_type": "code", "code_challenge": challenge, "code_challenge_method": "S256"})
+    assert r.status_code == 302, r.text
+    return parse_qs(urlparse(r.headers["location"]).query)["code"][0]
+
+
+async def test_pkce_a_wrong_verifier_is_refused(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    """RFC 7636 section 4.6: a code asked for with an S256 challenge is redeemed only with its verifier."""
+    verifier = code_verifier("the operator's browser nonce")
+    auth = _basic(tenant.client_id, tenant.client_secret)
+    form = {"grant_type": "authorization_code", "redirect_uri": "http://shop/callback"}
+    for wrong in ("", code_verifier("another browser")):
+        code = await _pkce_code(client, tenant, code_challenge(verifier))
+        r = await client.post("/oauth-v1/token", headers=auth, data={**form, "code": code, "code_verifier": wrong})
+        assert (r.status_code, r.json()["error"]) == (400, "invalid_grant")
+    code = await _pkce_code(client, tenant, code_challenge(verifier))
+    r = await client.post("/oauth-v1/token", headers=auth, data={**form, "code": code, "code_verifier": verifier})
+    assert r.status_code == 200, r.text
+
+
+async def test_pkce_plain_method_is_refused(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    r = await client.get("/oauth-v1/auth", params={
+        "client_id": tenant.client_id, "redirect_uri": "http://shop/callback", "state": "s", "response_type": "code",
+        "code_challenge": "x" * 43, "code_challenge_method": "plain"})
+    assert r.status_code == 400

@@ -108,7 +108,13 @@ def _no_nul(model: BaseModel) -> None:
 
 
 async def _tenant(request: Request, tenant_id: str) -> Tenant:
-    tenant: Tenant | None = await request.app.state.tenant_store.get(tenant_id)
+    try:
+        tenant: Tenant | None = await request.app.state.tenant_store.get(tenant_id)
+    except PermanentError as exc:
+        if exc.code != "undecryptable-secret":
+            raise
+        raise _fail(409, "secrets-unreadable", f"tenant {tenant_id!r}: no key in WOONOX_SECRET_KEYS opens its "
+                    "secrets; add the key they were stored under, then run `woonox keys rotate`") from None
     if tenant is None:
         raise _fail(404, "unknown-tenant", f"no tenant {tenant_id!r}")
     return tenant

@@ -113,9 +113,11 @@ async def test_an_undecryptable_tenant_in_the_admin_api(settings: CommonSettings
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app.state.admin_app),
                                      base_url="http://ingest.test") as client:
             response = await client.get("/admin/tenants", headers={"Authorization": f"Bearer {TOKEN}"})
+            one = await client.get("/admin/tenants/b-lost-key", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200, response.text
     shown = {t["id"]: (t["secrets_unreadable"], t["status"]) for t in response.json()}
     assert shown == {"a-good": (False, "active"), "b-lost-key": (True, UNREADABLE), "c-good": (False, "active")}
+    assert one.status_code == 409 and "woonox keys rotate" in one.text, one.text
 
 
 async def test_an_undecryptable_tenant_in_the_pollers_tick(settings: CommonSettings, database: Any) -> None:

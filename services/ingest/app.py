@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import redis.asyncio as aioredis
 import structlog
 import uvicorn
@@ -28,6 +27,7 @@ from libs.common.crypto import SecretBox
 from libs.common.errors import TransientError
 from libs.common.fortnox.tokens import TokenManager
 from libs.common.logging import configure_logging
+from libs.common.outbound import guarded_client
 from libs.common.publisher import Publisher
 from libs.common.store.db import make_engine, make_sessionmaker
 from libs.common.store.tenants import TenantStore
@@ -105,7 +105,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
     cache = TenantCache(store, settings.tenant_cache_seconds)
     publisher = Publisher(settings.rabbitmq_url, Topology(settings.broker_prefix))
     redis = aioredis.from_url(settings.redis_url)
-    http = httpx.AsyncClient(timeout=30)
+    http = guarded_client(timeout=30)  # OAuth exchange and token refresh: tenant URLs (issue 16)
     dedup = EdgeDedup(redis, settings.redis_prefix, settings.dedup_seconds) if settings.edge_dedup else None
     receiver = WebhookReceiver(
         tenants=cache, publisher=publisher, dedup=dedup,

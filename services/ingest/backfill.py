@@ -64,7 +64,8 @@ class Backfill:
 
     async def _publish(self, tenant: str, resource: str, event: str, item: dict[str, Any], run: str,
                        woo: WooClient) -> bool:
-        modified = item.get("date_modified_gmt")
+        # A deletion's identity is its webhook body, `{"id": N}`, stamp-less: the same id as the webhook.
+        modified = None if event == "deleted" else item.get("date_modified_gmt")
         eid = event_id(tenant, resource, int(item["id"]), modified, {"id": item["id"]} if event == "deleted" else item,
                        event)
         if self.dedup is not None and not await self.dedup.claim(eid):

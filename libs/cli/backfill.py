@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from libs.cli.context import EXIT_NOT_FOUND, console, err_console, run
+from libs.cli.safe import cell
 from libs.common.crypto import SecretBox
 from libs.common.outbound import guarded_client
 from libs.common.publisher import Publisher
@@ -81,3 +82,6 @@ def backfill(
     for resource in sorted(set(report.published) | set(report.skipped)):
         console.print(f"{resource}s: {report.published.get(resource, 0)} published, "
                       f"{report.skipped.get(resource, 0)} already published or ignored")
+    for item in report.refused:  # the shop's data: shown, never read as markup
+        err_console.print("[yellow]refused:[/yellow]", cell(f"{item.resource} {item.object_id}: {item.error}: "
+                                                          f"{item.reason}"))

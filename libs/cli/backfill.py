@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-import httpx
 import redis.asyncio as aioredis
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from libs.cli.context import EXIT_NOT_FOUND, console, err_console, run
+from libs.cli.safe import cell
 from libs.common.crypto import SecretBox
+from libs.common.outbound import guarded_client
 from libs.common.publisher import Publisher
 from libs.common.settings import CommonSettings
 from libs.common.store.db import make_engine, make_sessionmaker
@@ -57,7 +58,7 @@ def backfill(
                 return None
             await publisher.connect()
             job = Backfill(publisher, CursorStore(sessions), EdgeDedup(redis, settings.redis_prefix, DEDUP_SECONDS))
-            async with httpx.AsyncClient(timeout=60) as http:
+            async with guarded_client(timeout=60) as http:  # the shop URL is a tenant field
                 woo = woo_client_for(found, http)
                 with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                               TimeElapsedColumn(), console=console) as bar:
@@ -81,3 +82,6 @@ def backfill(
     for resource in sorted(set(report.published) | set(report.skipped)):
         console.print(f"{resource}s: {report.published.get(resource, 0)} published, "
                       f"{report.skipped.get(resource, 0)} already published or ignored")
+    for item in report.refused:  # the shop's data: shown, never read as markup
+        err_console.print("[yellow]refused:[/yellow]", cell(f"{item.resource} {item.object_id}: {item.error}: "
+                                                          f"{item.reason}"))

@@ -26,9 +26,11 @@ import httpx
 import redis.asyncio as aioredis
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from libs.cli.context import console, err_console
 from libs.cli.private_servers import resolve
+from libs.cli.safe import cell, clean
 from libs.cli.stack import Stack
 from libs.common.commands import external_reference
 from libs.common.crypto import SecretBox, generate_key
@@ -105,17 +107,19 @@ def _wait_for_order(sandbox_url: str, token: str, reference: str, timeout: float
 
 
 def _show(order: dict[str, Any]) -> None:
-    console.print(f"\n[bold green]Fortnox order {order['DocumentNumber']}[/bold green] for customer "
-                  f"{order.get('CustomerNumber')} {order.get('CustomerName', '')} — "
-                  f"{order.get('ExternalInvoiceReference1')}")
+    # Everything in `order` is Fortnox's answer (names, descriptions typed in a shop): shown through
+    # `cell`, never read as markup.
+    console.print(Text("\n") + Text(f"Fortnox order {clean(order['DocumentNumber'])}", style="bold green"),
+                  cell(f"for customer {order.get('CustomerNumber')} {order.get('CustomerName', '')} — "
+                       f"{order.get('ExternalInvoiceReference1')}"))
     table = Table("Article", "Description", "Qty", "Price", "VAT %", "Account")
     for row in order.get("OrderRows", []):
-        table.add_row(str(row.get("ArticleNumber") or ""), str(row.get("Description") or ""),
-                      str(row.get("OrderedQuantity")), str(row.get("Price")), str(row.get("VAT")),
-                      str(row.get("AccountNumber")))
+        table.add_row(*map(cell, (row.get("ArticleNumber") or "", row.get("Description") or "",
+                                  row.get("OrderedQuantity"), row.get("Price"), row.get("VAT"),
+                                  row.get("AccountNumber"))))
     console.print(table)
-    console.print(f"Net {order.get('Net')}  VAT {order.get('TotalVAT')}  RoundOff {order.get('RoundOff')}  "
-                  f"[bold]Total {order.get('Total')} {order.get('Currency', 'SEK')}[/bold]")
+    console.print(cell(f"Net {order.get('Net')}  VAT {order.get('TotalVAT')}  RoundOff {order.get('RoundOff')} "),
+                  Text(f"Total {clean(order.get('Total'))} {clean(order.get('Currency', 'SEK'))}", style="bold"))
 
 
 def demo(

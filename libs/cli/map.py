@@ -16,9 +16,10 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import BaseModel
 from rich.table import Table
+from rich.text import Text
 
 from libs.cli.context import EXIT_ERROR, console, err_console
-from libs.cli.safe import cell
+from libs.cli.safe import cell, clean
 from libs.common import jsonmoney
 from libs.common.errors import PermanentError
 from libs.common.shop_settings import ShopSettings
@@ -60,8 +61,13 @@ def _fail(reason: str, *, as_json: bool, code: str | None = None) -> NoReturn:
     if as_json:
         typer.echo(jsonmoney.dumps({"error": reason, "code": code}).decode())
     else:
-        err_console.print(f"[red]error:[/red] {reason}")
+        err_console.print("[red]error:[/red]", cell(reason))
     raise typer.Exit(EXIT_ERROR)
+
+
+def _field(key: object, value: object, style: str | None = None) -> None:
+    """One `  key: value` line of outside data (names and notes typed in a shop)."""
+    console.print(Text(f"  {clean(key)}: {clean(value)}", style=style or ""))
 
 
 def _rows_table(rows: list[dict[str, Any]]) -> Table:
@@ -79,10 +85,11 @@ def _check_table(check: OrderCheck) -> Table:
     table = Table("", "WooCommerce", "Fortnox", "", title=f"Check (region {check.region}, "
                   f"VATIncluded {check.vat_included})")
     for row in check.rows:
-        table.add_row(row.label, str(row.woocommerce), str(row.fortnox), "[green]ok[/green]" if row.ok else
+        # The verdict is our markup; the label and figures come from the order: never read as markup.
+        table.add_row(cell(row.label), cell(row.woocommerce), cell(row.fortnox), "[green]ok[/green]" if row.ok else
                       "[red]DIFFERS[/red]")
     if check.round_off:
-        table.add_row("RoundOff (whole kronor, outside VAT)", "", str(check.round_off), "")
+        table.add_row("RoundOff (whole kronor, outside VAT)", "", cell(check.round_off), "")
     return table
 
 
@@ -105,23 +112,23 @@ def order(file: FileArg, settings: SettingsOpt = None, as_json: JsonOpt = False,
             "payment": command.payment.model_dump() if command.payment else None,
         }).decode())
     else:
-        console.print(f"[bold]Fortnox {command.kind}[/bold] for WooCommerce order {command.woo_order_id} "
-                      f"({command.document.get('Currency')})")
+        console.print(f"[bold]Fortnox {command.kind}[/bold]",
+                      cell(f"for WooCommerce order {command.woo_order_id} ({command.document.get('Currency')})"))
         header = {k: v for k, v in command.document.items() if k != ROWS_FIELD[command.kind]}
         for key, value in header.items():
-            console.print(f"  {key}: {value}")
-        console.print(f"  Customer: {command.customer.body.get('Name')} ({command.customer.body.get('Type')}, "
-                      f"{command.customer.body.get('VATType')})")
+            _field(key, value)
+        _field("Customer", f"{command.customer.body.get('Name')} ({command.customer.body.get('Type')}, "
+                           f"{command.customer.body.get('VATType')})")
         console.print(_rows_table(command.document[ROWS_FIELD[command.kind]]))
         for credit in command.credits:
             console.print(_rows_table(credit.rows), style=None)
-            console.print(f"  (credit for refund {credit.refund_id}: {credit.amount})")
+            console.print(cell(f"  (credit for refund {credit.refund_id}: {credit.amount})"))
         console.print(_check_table(check))
         for warning in check.warnings:
-            console.print(f"[yellow]warning:[/yellow] {warning}")
+            console.print("[yellow]warning:[/yellow]", cell(warning))
     if not check.ok:
         if not as_json:
-            err_console.print("[red]the check fails:[/red] " + "; ".join(check.failures()))
+            err_console.print("[red]the check fails:[/red]", cell("; ".join(check.failures())))
         raise typer.Exit(EXIT_ERROR)
 
 
@@ -131,9 +138,9 @@ def _show(model: BaseModel, body: dict[str, Any], check: dict[str, Any], as_json
         return
     console.print(f"[bold]{title}[/bold]")
     for key, value in body.items():
-        console.print(f"  {key}: {value}")
+        _field(key, value)
     for key, value in check.items():
-        console.print(f"  [dim]{key}: {value}[/dim]")
+        _field(key, value, "dim")
 
 
 @app.command()

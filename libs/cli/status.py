@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from libs.cli.context import console, dump, run
+from libs.cli.safe import cell
 from libs.common.overview import Overview, overview
 from libs.common.settings import CommonSettings
 from libs.common.store.db import make_engine, make_sessionmaker
@@ -76,13 +77,14 @@ def status(
         for g in view.groups:
             row = [g.group, g.queue.name if g.queue.exists else f"{g.queue.name} (missing)", str(g.queue.messages),
                    str(g.queue.consumers), str(g.retrying), str(g.dead.messages)]
-            queues.add_row(*row, *([f"{rates.get(g.group, 0):+.1f}"] if rates else []))
+            queues.add_row(*map(cell, row), *([f"{rates.get(g.group, 0):+.1f}"] if rates else []))
         console.print(queues)
         tenants = Table("tenant", "status", "fortnox token", "expires", "queue", "Fortnox requests / 5 s",
                         "last booking", title="tenants")
         for t in view.tenants:
             last = t.last_booking
-            tenants.add_row(
+            # Ids, reasons and Fortnox numbers come from outside: `cell` never reads them as markup.
+            tenants.add_row(*map(cell, (
                 t.id, t.status + (f" ({t.status_reason})" if t.status_reason else ""), t.token_health,
                 t.token_expires_at.strftime("%Y-%m-%d %H:%M") if t.token_expires_at else "",
                 "" if t.queue_depth is None else str(t.queue_depth),
@@ -90,9 +92,9 @@ def status(
                 + (f" (held {t.rate_limit_blocked_ms} ms after a 429)" if t.rate_limit_blocked_ms else ""),
                 f"{last.kind} {last.fortnox_number or '-'} for {last.woo_resource} {last.woo_id} "
                 f"at {last.at:%Y-%m-%d %H:%M}" if last else "never",
-            )
+            )))
         console.print(tenants)
         for p in problems:
-            console.print(f"[yellow]attention:[/yellow] {p}")
+            console.print("[yellow]attention:[/yellow]", cell(p))
     if problems:
         raise typer.Exit(EXIT_ATTENTION)

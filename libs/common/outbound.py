@@ -148,11 +148,15 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         )
 
 
-def guarded_transport(allow: Iterable[str] | None = None) -> httpx.AsyncBaseTransport:
-    return _GuardedTransport(allow)
+def guarded_transport(allow: Iterable[str] | None = None, *,
+                      limits: httpx.Limits | None = None) -> httpx.AsyncBaseTransport:
+    return _GuardedTransport(allow, **({"limits": limits} if limits is not None else {}))
 
 
-def guarded_client(*, timeout: float = 30.0, allow: Iterable[str] | None = None) -> httpx.AsyncClient:
-    """An httpx client for tenant-supplied URLs. `trust_env=False`: an environment proxy would be
-    the address checked instead of the shop."""
-    return httpx.AsyncClient(timeout=timeout, transport=guarded_transport(allow), trust_env=False)
+def guarded_client(*, timeout: float | httpx.Timeout | None = 30.0, allow: Iterable[str] | None = None,
+                   limits: httpx.Limits | None = None) -> httpx.AsyncClient:
+    """An httpx client for tenant-supplied URLs (shop, Fortnox API and token URLs, webhook delivery
+    URLs a shop reports). `trust_env=False`: an environment proxy would be the address checked
+    instead of the shop. `limits` go to the guarded transport (a client's own `limits` are ignored
+    once a transport is given)."""
+    return httpx.AsyncClient(timeout=timeout, transport=guarded_transport(allow, limits=limits), trust_env=False)

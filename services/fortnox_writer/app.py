@@ -17,6 +17,7 @@ from libs.common.crypto import SecretBox
 from libs.common.fortnox.ratelimit import RateLimiter
 from libs.common.fortnox.tokens import TokenManager
 from libs.common.logging import configure_logging
+from libs.common.outbound import guarded_client
 from libs.common.runner import serve
 from libs.common.store.bookings import BookingStore
 from libs.common.store.db import make_engine, make_sessionmaker
@@ -27,7 +28,14 @@ from services.fortnox_writer.handlers import WriterHandlers
 from services.fortnox_writer.ledger import Ledger
 from services.fortnox_writer.settings import WriterSettings
 
-__all__ = ["create_app", "main"]
+__all__ = ["create_app", "fortnox_http", "main"]
+
+
+def fortnox_http() -> httpx.AsyncClient:
+    """The writer's one client. Both URLs it calls are tenant fields (fortnox_api_url, and
+    fortnox_auth_url for the token refresh, which carries the client secret), so every connect is
+    checked against internal addresses (issue 16)."""
+    return guarded_client(timeout=5.0, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
 
 
 def create_app(settings: WriterSettings) -> FastAPI:
@@ -36,7 +44,7 @@ def create_app(settings: WriterSettings) -> FastAPI:
     sessions = make_sessionmaker(engine)
     box = SecretBox(settings.secret_keys.get_secret_value())
     redis = aioredis.from_url(settings.redis_url)
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+    http = fortnox_http()
     tenants = TenantStore(sessions, box)
     handlers = WriterHandlers(
         tenants=tenants,

@@ -99,12 +99,18 @@ def event_id(tenant: str, resource: str, object_id: int, modified: str | None, d
     """Same snapshot, same id: a webhook and a backfill of one snapshot collapse into one; two
     snapshots that share a one-second stamp but differ in content are two events.
 
-    Only what is signed counts: the body (its stamp and content). The unsigned
+    Only what is signed counts: the body (its stamp and content). The headers are not signed: the
     X-WC-Webhook-Delivery-ID is shared by a webhook's deliveries within a second and can be forged,
-    so it never joins the id (else one signed body replayed with a new delivery id passes dedup).
-    A deletion's body is only `{"id": N}`: its id is the event and that body."""
-    if event == "deleted" or not modified:
-        return deterministic_id(tenant, resource, object_id, event, content_digest(data))
+    and so can the event in X-WC-Webhook-Topic. Neither joins the id, else one signed body replayed
+    with a new delivery id, or a deletion's `{"id": N}` replayed as `customer.updated`, passes
+    dedup as a second event (issue 16). A deletion's body is only `{"id": N}` (`classify` refuses
+    anything more), so its id is that body's. `event` stays in the signature for the callers'
+    sake and is deliberately unused. The resource stays in the id: the same number names different
+    objects in different resources, and WooCommerce itself sends `product.deleted` with an order's
+    id when an order is trashed (the mapper ignores product deletions)."""
+    del event
+    if not modified:
+        return deterministic_id(tenant, resource, object_id, content_digest(data))
     return snapshot_id(tenant, resource, object_id, modified, content_digest(data))
 
 
@@ -125,6 +131,11 @@ def classify(tenant: str, topic: str | None, body: bytes) -> Decision:
         # The body is built when sent, as the webhook's owner: a lost permission or a vanished object
         # gives a signed error that WooCommerce counts as delivered. Only polling recovers it.
         return Decision("poll", resource, event, reason=f"WooCommerce sent a REST error ({data['code']})")
+    if event == "deleted" and set(data) != {"id"}:
+        # WooCommerce sends only `{"id": N}` for a deletion. More means a signed snapshot replayed
+        # under a forged `*.deleted` topic: refused, or an update could be turned into a trashing.
+        raise Rejection(400, "invalid-body", f"{resource}.deleted body must be only {{\"id\": N}}, "
+                                             f"got the fields {', '.join(sorted(map(str, data)))}")
     model: type[_Head] = _Head if event == "deleted" else _MODELS[resource]
     try:
         head = model.model_validate(data)

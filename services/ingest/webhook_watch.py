@@ -22,6 +22,7 @@ import httpx
 import structlog
 
 from libs.common import metrics
+from libs.common.outbound import guarded_client
 from libs.common.woo import WooClient
 
 __all__ = ["endpoint_answers", "reactivate_disabled"]
@@ -41,8 +42,10 @@ Probe = Callable[[dict[str, Any]], Awaitable[bool]]
 
 async def endpoint_answers(hook: dict[str, Any], http: httpx.AsyncClient | None = None) -> bool:
     """Does the webhook's delivery URL answer now? Sent like WooCommerce's activation ping (form body
-    `webhook_id=N`, no X-WC-Webhook-* headers), which ingest answers 200 and publishes nothing."""
-    client = http or httpx.AsyncClient(timeout=5)
+    `webhook_id=N`, no X-WC-Webhook-* headers), which ingest answers 200 and publishes nothing.
+    The URL is whatever the shop reports, so the client is a guarded one: an internal address is
+    refused at connect and counts as "does not answer"."""
+    client = http or guarded_client(timeout=5)
     try:
         response = await client.post(str(hook.get("delivery_url")), content=f"webhook_id={hook.get('id')}".encode(),
                                      headers={"content-type": "application/x-www-form-urlencoded"},

@@ -37,6 +37,8 @@ from libs.common.errors import PermanentError
 
 __all__ = [
     "HUNDRED",
+    "MAX_AMOUNT",
+    "MAX_QUANTITY",
     "ORE",
     "ZERO",
     "DocumentTotals",
@@ -46,6 +48,7 @@ __all__ = [
     "money",
     "ore",
     "ore_up",
+    "quantity",
     "quantity_of",
     "rate_vat",
     "row_amount",
@@ -55,25 +58,43 @@ ZERO = Decimal(0)
 ORE = Decimal("0.01")
 HUNDRED = Decimal(100)
 KRONA = Decimal(1)
+# Bounds past anything a shop sells, so that "1e30" (a valid string amount, which JSON-level checks at
+# the edge never see) is refused here at once instead of reaching Fortnox (issue 16). Fortnox's own
+# fields are far narrower; these only keep absurd input out of the arithmetic and the writer.
+MAX_AMOUNT = Decimal(10) ** 12  # SEK (or the order's currency): a thousand billion
+MAX_QUANTITY = Decimal(10) ** 9  # units on one row
 
 
 def money(value: Any, what: str = "amount") -> Decimal:
     """Read a WooCommerce amount. Empty strings and None are zero (tax strings may be empty)."""
     if value is None or value == "":
         return ZERO
-    if isinstance(value, Decimal):
-        return value
     if isinstance(value, bool):
         raise PermanentError(f"{what} is not an amount: {value!r}", code="bad-amount")
-    try:
-        # A float (only rate_percent and the unused `price` come as numbers) goes through its
-        # shortest repr, which is the decimal text WooCommerce printed.
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise PermanentError(f"{what} is not an amount: {value!r}", code="bad-amount") from None
+    if isinstance(value, Decimal):
+        amount = value  # the mapper's own rows carry Decimals: bounded all the same
+    else:
+        try:
+            # A float (only rate_percent and the unused `price` come as numbers) goes through its
+            # shortest repr, which is the decimal text WooCommerce printed.
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise PermanentError(f"{what} is not an amount: {value!r}", code="bad-amount") from None
     if not amount.is_finite():  # NaN and Infinity parse, then break every sum (issue 16)
         raise PermanentError(f"{what} is not an amount: {value!r}", code="bad-amount")
+    if abs(amount) >= MAX_AMOUNT:
+        raise PermanentError(f"{what} {value!r} is out of range (|amount| must be below {MAX_AMOUNT:,})",
+                             code="bad-amount")
     return amount
+
+
+def quantity(value: Any, what: str = "quantity") -> Decimal:
+    """Read a quantity: an amount (same parsing and refusals) that is also below MAX_QUANTITY."""
+    number = money(value, what)
+    if abs(number) >= MAX_QUANTITY:
+        raise PermanentError(f"{what} {value!r} is out of range (|quantity| must be below {MAX_QUANTITY:,})",
+                             code="bad-amount")
+    return number
 
 
 def ore(value: Decimal) -> Decimal:
@@ -122,7 +143,7 @@ def rate_vat(amount: Decimal, rate: Decimal, *, vat_included: bool) -> Decimal:
 def quantity_of(row: Mapping[str, Any]) -> Decimal:
     for key in ("DeliveredQuantity", "Quantity", "OrderedQuantity"):
         if key in row:
-            return money(row[key], key)
+            return quantity(row[key], key)
     return Decimal(1)
 
 

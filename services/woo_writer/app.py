@@ -16,6 +16,7 @@ from libs.common.crypto import SecretBox
 from libs.common.envelope import Envelope
 from libs.common.errors import Busy, PermanentError
 from libs.common.logging import configure_logging
+from libs.common.outbound import guarded_client
 from libs.common.runner import serve
 from libs.common.store.db import make_engine, make_sessionmaker
 from libs.common.store.tenants import TenantStore
@@ -24,7 +25,7 @@ from libs.common.woo import WooClient, WooCredentials
 from services.woo_writer.settings import WooWriterSettings
 from services.woo_writer.stock import apply_stock
 
-__all__ = ["create_service", "main"]
+__all__ = ["create_service", "main", "shop_http"]
 
 log = structlog.get_logger("woonox.woo_writer")
 NOTE_SEEN_SECONDS = 7 * 24 * 3600
@@ -52,12 +53,18 @@ class _Clients:
         return client
 
 
+def shop_http() -> httpx.AsyncClient:
+    """The client for the tenants' shops: the shop URL is a tenant field, so every connect is
+    checked against internal addresses (issue 16)."""
+    return guarded_client(timeout=30)
+
+
 def create_service(settings: WooWriterSettings, *, http: httpx.AsyncClient | None = None) -> ConsumerService:
     service = ConsumerService("woo-writer", settings)
     engine = make_engine(settings.database_url, settings.db_schema, pool_size=2)
     store = TenantStore(make_sessionmaker(engine), SecretBox(settings.secret_keys.get_secret_value()))
     own_http = http is None
-    client = http or httpx.AsyncClient(timeout=30)
+    client = http or shop_http()
     redis = aioredis.from_url(settings.redis_url)
     clients = _Clients(store, client, settings.tenant_cache_seconds)
 

@@ -55,8 +55,27 @@ def test_links_are_not_part_of_the_snapshot() -> None:
 def test_deleted_needs_only_an_id_and_its_identity_is_only_what_is_signed() -> None:
     first = classify("t", "order.deleted", b'{"id": 5}')
     assert (first.action, first.object_id) == ("publish", 5)
-    assert first.event_id == deterministic_id("t", "order", 5, "deleted", content_digest({"id": 5}))
+    assert first.event_id == deterministic_id("t", "order", 5, content_digest({"id": 5}))
     assert classify("t", "order.deleted", b'{"id": 6}').event_id != first.event_id
+
+
+def test_a_forged_topic_event_does_not_make_a_second_event() -> None:
+    """The topic header is not signed: a deletion's `{"id": N}` replayed as `customer.updated` (a
+    customer body needs only an id) is the same event, so the edge dedup drops it."""
+    deleted = classify("t", "customer.deleted", b'{"id": 5}')
+    forged = classify("t", "customer.updated", b'{"id": 5}')
+    assert (deleted.action, forged.action) == ("publish", "publish")
+    assert forged.event_id == deleted.event_id
+    stampless = {"id": 5, "email": "a@example.com"}
+    assert classify("t", "customer.created", body(stampless)).event_id == \
+        classify("t", "customer.updated", body(stampless)).event_id
+
+
+@pytest.mark.parametrize("data", [ORDER, {"id": 5, "status": "trash"}, {"id": 5, "date_modified_gmt": "x"}])
+def test_a_signed_snapshot_replayed_as_a_deletion_is_refused(data: dict[str, object]) -> None:
+    with pytest.raises(Rejection) as info:
+        classify("t", "order.deleted", body(data))
+    assert (info.value.status, info.value.error) == (400, "invalid-body")
 
 
 def test_checkout_draft_is_ignored_and_rest_error_asks_for_a_poll() -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import httpx
 import redis.asyncio as aioredis
 import typer
 
@@ -37,6 +36,7 @@ from libs.common.fortnox.oauth import (
     verified_company,
 )
 from libs.common.fortnox.tokens import TokenManager
+from libs.common.outbound import guarded_client
 from libs.common.store.tenants import TenantNew
 
 
@@ -60,7 +60,7 @@ def connect(
                                      "client secret (`woonox tenant add ... --replace`)", code="no-fortnox-app")
             redis = aioredis.from_url(s.settings.redis_url)
             box = SecretBox(s.settings.secret_keys.get_secret_value())
-            async with httpx.AsyncClient() as http:
+            async with guarded_client() as http:
                 tokens = TokenManager(s.sessions, redis, box, http, s.settings.redis_prefix)
                 try:
                     if service_account is not None:

@@ -7,7 +7,9 @@ each WooCommerce order changed since a date whose
 status makes a document (the shop's triggers), reconcile looks for that reference among the
 tenant's Fortnox documents of the shop's kind and reports:
 
-    missing           no live (uncancelled) document carries the order's reference
+    missing           no live (uncancelled) document carries the order's reference (except an
+                      order WooCommerce refunded before it was invoiced: its Fortnox order is
+                      cancelled, and nothing live is owed)
     duplicate         more than one does
     amount-mismatch   the document's Total or TotalVAT differs from what the mapper computes for
                       the order (services/mapper/orders.map_order: the same arithmetic the writer's
@@ -187,6 +189,15 @@ def compare_with_woocommerce(tenant: str, order: dict[str, Any], settings: ShopS
     return findings
 
 
+def _refunded_before_invoicing(tenant: str, order: dict[str, Any], settings: ShopSettings,
+                               invoices: dict[str, list[dict[str, Any]]]) -> bool:
+    """A sale WooCommerce refunded in full before it was invoiced owes Fortnox nothing: the writer
+    cancels its order (services/fortnox_writer/lifecycle.py), so no live document is the right
+    state, not a missing one (`--fix` would book the refunded sale again)."""
+    return (settings.documents.kind == "order" and str(order.get("status") or "") in settings.documents.triggers.credit
+            and not invoices.get(external_reference(tenant, order["id"])))
+
+
 async def _get(fortnox: FortnoxClient, resource: str, number: Any, wrapper: str) -> dict[str, Any]:
     return await _patiently(lambda: fortnox.get(resource, number, wrapper))
 
@@ -225,6 +236,8 @@ async def reconcile(tenant: str, settings: ShopSettings, woo: WooClient, fortnox
                 continue
             report.orders_checked += 1
             docs = by_ref.get(external_reference(tenant, order["id"]), [])
+            if not docs and _refunded_before_invoicing(tenant, order, settings, invoices):
+                continue
             full = await _get(fortnox, resource, docs[0]["DocumentNumber"], wrapper) if docs else None
             report.findings += compare_order(tenant, order, settings, docs, full)
             refunds: list[dict[str, Any]] = []

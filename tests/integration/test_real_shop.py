@@ -28,6 +28,7 @@ from libs.common.commands import credit_reference, external_reference
 from libs.common.crypto import SecretBox
 from libs.common.fortnox.tokens import TokenManager
 from libs.common.settings import CommonSettings
+from libs.common.store.bookings import BookingStore
 from libs.common.store.tenants import Tenant, TenantNew, TenantStore
 from libs.common.topology import Topology
 from services.fortnox_sandbox.app import create_app as sandbox_app
@@ -302,3 +303,12 @@ async def test_a_refunded_order_that_was_never_invoiced_is_not_left_open(
 
         await wait_for(closed, timeout=60, what="the refunded order cancelled in Fortnox")
         assert await c.find("invoices", ref) is None  # nothing was invoiced, so nothing to credit
+        # The cancelled order is the right state: reconcile must not call it missing, nor --fix
+        # republish the sale (which would book it again).
+        fixed = await reconcile_cli("--tenant", TENANT, "--since", "2000-01-01", "--fix", "--json")
+        assert fixed.exit_code == 0, fixed.output
+        assert report(fixed)["findings"] == []
+        trail = await BookingStore(database).trail(TENANT, "order", str(order["id"]))
+        assert not [a for a in trail if a["action"] == "reconcile.republished"]
+        assert [d for d in (await c.fortnox(f"orders?externalinvoicereference1={ref}"))["Orders"]
+                if not d.get("Cancelled")] == []

@@ -254,6 +254,42 @@ async def test_a_refund_of_one_25_percent_line_is_credited_at_25_percent_only_an
         assert credit["InvoiceDate"] == refund["date_created"][:10]
         checked = await reconcile_cli("--tenant", TENANT, "--since", "2000-01-01", "--json")
         assert checked.exit_code == 0, checked.output  # the books match WooCommerce's own figures
+        # The credit the old code made: the right total, its VAT on another rate than the refund's.
+        writable = ("ArticleNumber", "AccountNumber", "Description", "DeliveredQuantity", "Price", "VAT")
+        rows = [{k: v for k, v in row.items() if k in writable} for row in credit["InvoiceRows"]]
+        rows = [{**row, "VAT": 12} if Decimal(str(row.get("Price") or 0)) else row for row in rows]
+        await c.fortnox_put(f"invoices/{listed['DocumentNumber']}", {"Invoice": {"InvoiceRows": rows}})
+        found = await reconcile_cli("--tenant", TENANT, "--since", "2000-01-01", "--json")
+    assert found.exit_code == EXIT_DISCREPANCIES, found.output
+    assert {(f["order"], f["problem"]) for f in report(found)["findings"]} == {(order["id"], "credit-mismatch")}
+
+
+async def _booked_hoodie(c: Chain) -> dict[str, Any]:
+    """An order of one hoodie (25 %), booked as a Fortnox order and not invoiced."""
+    hood = c.shop.create_product("Hoodie M", "HOOD-M", Decimal("743.40"), 10)
+    await c.flush()
+    order = c.shop.create_order(None, [(hood["id"], 1)])
+    await c.flush()
+    ref = external_reference(TENANT, order["id"])
+
+    async def booked() -> bool:
+        return await c.find("orders", ref) is not None
+
+    await wait_for(booked, timeout=60, what="the Fortnox order")
+    return order
+
+
+async def test_reconcile_names_a_completed_order_never_invoiced(
+    settings: CommonSettings, topology: Topology, database: Any, redis_client: aioredis.Redis,
+) -> None:
+    """The state the real shop's order 29 was left in (bug 3): completed, and the delivery lost."""
+    async with chain(settings, database, redis_client, WOO_TO_FORTNOX) as c:
+        order = await _booked_hoodie(c)
+        c.shop.update_order(order["id"], {"status": "completed"})
+        c.emulator.dispatcher.pending.clear()  # the order.updated that would have invoiced it never arrives
+        found = await reconcile_cli("--tenant", TENANT, "--since", "2000-01-01", "--json")
+    assert found.exit_code == EXIT_DISCREPANCIES, found.output
+    assert {(f["order"], f["problem"]) for f in report(found)["findings"]} == {(order["id"], "not-invoiced")}
 
 
 async def test_reconcile_names_a_refunded_order_left_open_in_fortnox(
@@ -261,16 +297,7 @@ async def test_reconcile_names_a_refunded_order_left_open_in_fortnox(
 ) -> None:
     """The state the real shop's order 27 was left in (bug 4): reconcile said the books match."""
     async with chain(settings, database, redis_client, WOO_TO_FORTNOX) as c:
-        hood = c.shop.create_product("Hoodie M", "HOOD-M", Decimal("743.40"), 10)
-        await c.flush()
-        order = c.shop.create_order(None, [(hood["id"], 1)])
-        await c.flush()
-        ref = external_reference(TENANT, order["id"])
-
-        async def booked() -> bool:
-            return await c.find("orders", ref) is not None
-
-        await wait_for(booked, timeout=60, what="the Fortnox order")
+        order = await _booked_hoodie(c)
         c.shop.refund_all(order["id"], "Ångrat köp")
         await c.flush()
         found = await reconcile_cli("--tenant", TENANT, "--since", "2000-01-01", "--json")
@@ -282,16 +309,8 @@ async def test_a_refunded_order_that_was_never_invoiced_is_not_left_open(
     settings: CommonSettings, topology: Topology, database: Any, redis_client: aioredis.Redis,
 ) -> None:
     async with chain(settings, database, redis_client, WOO_TO_FORTNOX) as c:
-        hood = c.shop.create_product("Hoodie M", "HOOD-M", Decimal("743.40"), 10)
-        await c.flush()
-        order = c.shop.create_order(None, [(hood["id"], 1)])
-        await c.flush()
+        order = await _booked_hoodie(c)
         ref = external_reference(TENANT, order["id"])
-
-        async def booked() -> bool:
-            return await c.find("orders", ref) is not None
-
-        await wait_for(booked, timeout=60, what="the Fortnox order")
         c.shop.refund_all(order["id"], "Ångrat köp")
         assert order["status"] == "refunded"
         await c.flush()

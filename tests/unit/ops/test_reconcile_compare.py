@@ -34,6 +34,27 @@ def test_compare_order() -> None:
                                                                             Decimal("240.00"))
 
 
+def test_compare_order_holds_fortnox_to_woocommerces_own_total_and_vat_per_rate() -> None:
+    order = _order()  # 2 x 125.00 at 25 %: WooCommerce says total 250.00, total_tax 50.00, tax_lines 25 %: 50.00
+    doc = {"DocumentNumber": "7", "ExternalInvoiceReference1": f"woonox:t:order:{order['id']}"}
+    rows = {"VATIncluded": True, "OrderRows": [{"Price": "125.00", "OrderedQuantity": "2", "VAT": 25}]}
+    assert compare_order("t", order, SETTINGS, [doc], {**doc, "Total": 250, "TotalVAT": 50, **rows}) == []
+    # Öresavrundning is Fortnox's, not a difference from the shop.
+    rounded = {**doc, "Total": 250, "TotalVAT": 50, "RoundOff": "0.00", **rows}
+    assert compare_order("t", order, SETTINGS, [doc], rounded) == []
+    # The right Total and TotalVAT, but one row at 12 %: the VAT of each rate is WooCommerce's tax_lines'.
+    split = {"VATIncluded": True, "OrderRows": [{"Price": "125.00", "OrderedQuantity": "1", "VAT": 25},
+                                                  {"Price": "125.00", "OrderedQuantity": "1", "VAT": 12}]}
+    [wrong] = compare_order("t", order, SETTINGS, [doc], {**doc, "Total": 250, "TotalVAT": 50, **split})
+    assert wrong.problem == "amount-mismatch"
+    assert "12 %: WooCommerce 0, Fortnox 13.39" in wrong.detail
+    # WooCommerce's own total, not woonox's recalculation from the lines (which says 250.00).
+    said = {**order, "total": "260.00"}
+    [total] = compare_order("t", said, SETTINGS, [doc], {**doc, "Total": 250, "TotalVAT": 50, **rows})
+    assert (total.problem, total.expected_total, total.fortnox_total) == ("amount-mismatch", Decimal("260.00"),
+                                                                          Decimal(250))
+
+
 def test_needed_scopes_follow_the_settings() -> None:
     default = needed_scopes(ShopSettings())
     assert {"order", "invoice", "payment", "article", "price", "customer", "bookkeeping"} <= set(default)

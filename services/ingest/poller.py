@@ -41,7 +41,7 @@ from services.ingest.fortnox_poll import FortnoxArticlePoll
 from services.ingest.poll_signal import take_poll_requests
 from services.ingest.settings import IngestSettings
 from services.ingest.shop_clients import woo_client_for
-from services.ingest.webhook_watch import endpoint_answers, reactivate_disabled
+from services.ingest.webhook_watch import KEPT_COUNT, endpoint_answers, reactivate_disabled
 
 __all__ = ["Poller", "main"]
 
@@ -114,7 +114,8 @@ class Poller:
     async def _audit_reactivation(self, tenant_id: str, hook: dict[str, Any]) -> None:
         await self.bookings.audit(tenant_id, "webhook", str(hook.get("id")), "webhook-reactivated", {
             "topic": hook.get("topic"), "delivery_url": hook.get("delivery_url"),
-            "reason": "WooCommerce disabled it after consecutive failed deliveries; a backfill follows"})
+            "reason": "WooCommerce disabled it after consecutive failed deliveries; a backfill follows",
+            "note": KEPT_COUNT})
 
     async def poll_fortnox(self, tenant: Tenant) -> None:
         if tenant.status != "active":  # e.g. needs_reconnect: no token to poll with

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -23,7 +24,8 @@ from libs.common.envelope import deterministic_id
 from libs.common.woo.edge_keys import content_digest, echo_values, snapshot_id
 from services.ingest.refund_details import needs_refund_details
 
-__all__ = ["EVENTS", "RESOURCES", "Decision", "Rejection", "classify", "event_id", "parse_topic"]
+__all__ = ["DELETION_WINDOW_SECONDS", "EVENTS", "RESOURCES", "Decision", "Rejection", "classify", "event_id",
+           "parse_topic"]
 
 RESOURCES = frozenset({"order", "product", "customer"})
 EVENTS = frozenset({"created", "updated", "deleted", "restored"})
@@ -94,16 +96,31 @@ def parse_topic(topic: str | None) -> tuple[str, str]:
     return resource, event
 
 
+# A deletion whose signed body is only `{"id": N}` (all a real WooCommerce 10 sends) dedups within
+# this window: the body cannot tell a second trash (after a restore) from a repeat of the first.
+DELETION_WINDOW_SECONDS = 60
+
+
 def event_id(tenant: str, resource: str, object_id: int, modified: str | None, data: Mapping[str, Any],
-             event: str) -> str:
+             event: str, received: datetime | None = None) -> str:
     """Same snapshot, same id: a webhook and a backfill of one snapshot collapse into one; two
     snapshots that share a one-second stamp but differ in content are two events.
 
     Only what is signed counts: the body (its stamp and content). The unsigned
     X-WC-Webhook-Delivery-ID is shared by a webhook's deliveries within a second and can be forged,
     so it never joins the id (else one signed body replayed with a new delivery id passes dedup).
-    A deletion's body is only `{"id": N}`: its id is the event and that body."""
-    if event == "deleted" or not modified:
+
+    A deletion with a stamp (the backfill's trash listing: the REST object as trashed) is that trash:
+    trash -> restore -> trash are two. A deletion without one (the webhook's `{"id": N}`) is told
+    apart only by when it arrived (`received`, in windows of DELETION_WINDOW_SECONDS): a repeat within
+    the window is a duplicate, a later trash is not. A deletion changes nothing in Fortnox (the mapper
+    acknowledges it), so the same trash seen once by webhook and once by backfill costs one message."""
+    if event == "deleted" and modified:
+        return deterministic_id(tenant, resource, object_id, event, modified, content_digest(data))
+    if event == "deleted":
+        window = int((received or datetime.now(UTC)).timestamp()) // DELETION_WINDOW_SECONDS
+        return deterministic_id(tenant, resource, object_id, event, content_digest(data), f"window:{window}")
+    if not modified:
         return deterministic_id(tenant, resource, object_id, event, content_digest(data))
     return snapshot_id(tenant, resource, object_id, modified, content_digest(data))
 
@@ -112,8 +129,9 @@ def _is_rest_error(data: dict[str, Any]) -> bool:
     return "id" not in data and isinstance(data.get("code"), str) and "message" in data
 
 
-def classify(tenant: str, topic: str | None, body: bytes) -> Decision:
-    """Decide what a verified delivery is. Raises `Rejection` for input that is wrong and stays wrong."""
+def classify(tenant: str, topic: str | None, body: bytes, *, received: datetime | None = None) -> Decision:
+    """Decide what a verified delivery is (`received`: when it arrived, now if not given). Raises
+    `Rejection` for input that is wrong and stays wrong."""
     resource, event = parse_topic(topic)
     try:
         data = json.loads(body)
@@ -140,6 +158,6 @@ def classify(tenant: str, topic: str | None, body: bytes) -> Decision:
         # (services/ingest/refund_details.py) and publishes the order with them.
         return Decision("poll", resource, event, head.id, head.date_modified_gmt,
                         reason="the order's refunds carry no lines; their details come from /orders/{id}/refunds")
-    eid = event_id(tenant, resource, head.id, head.date_modified_gmt, data, event)
+    eid = event_id(tenant, resource, head.id, head.date_modified_gmt, data, event, received)
     echo = echo_values(data) if (resource, event) == ("product", "updated") else None
     return Decision("publish", resource, event, head.id, head.date_modified_gmt, eid, echo=echo)

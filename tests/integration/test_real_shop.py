@@ -24,13 +24,14 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.cli.reconcile import EXIT_DISCREPANCIES
-from libs.common.commands import credit_reference, external_reference
+from libs.common import metrics
+from libs.common.commands import COMMAND_STOCK, credit_reference, external_reference
 from libs.common.crypto import SecretBox
 from libs.common.fortnox.tokens import TokenManager
 from libs.common.settings import CommonSettings
 from libs.common.store.bookings import BookingStore
 from libs.common.store.tenants import Tenant, TenantNew, TenantStore
-from libs.common.topology import Topology
+from libs.common.topology import WOO_WRITER, Topology
 from services.fortnox_sandbox.app import create_app as sandbox_app
 from services.fortnox_sandbox.settings import SandboxSettings
 from services.fortnox_writer.app import create_app as writer_app
@@ -189,6 +190,79 @@ async def test_three_sales_in_one_second_leave_fortnox_stock_equal_to_woocommerc
             return article is not None and Decimal(str(article["QuantityInStock"])) == Decimal(47)
 
         await wait_for(equal, timeout=60, what="Fortnox's stock of BOK-01 at WooCommerce's 47")
+
+
+def _stock_commands_consumed() -> float:
+    """Stock commands the woo-writer has finished (any outcome) for this test's tenant."""
+    return sum(sample.value for family in metrics.MESSAGES_CONSUMED.collect() for sample in family.samples
+               if sample.name.endswith("_total") and sample.labels.get("group") == WOO_WRITER.name
+               and sample.labels.get("type") == COMMAND_STOCK and sample.labels.get("tenant") == TENANT)
+
+
+async def _in_fortnox_with_stock(c: Chain, sku: str, stock: int) -> None:
+    async def there() -> bool:
+        article = await _article(c, sku)
+        return article is not None and Decimal(str(article["QuantityInStock"])) == Decimal(stock)
+
+    await wait_for(there, timeout=60, what=f"Fortnox's stock of {sku} at {stock}")
+
+
+async def test_three_sales_in_one_second_with_direction_both_write_no_stale_stock_back(
+    settings: CommonSettings, topology: Topology, database: Any, redis_client: aioredis.Redis,
+) -> None:
+    """The real shop: Fortnox left at 91 against WooCommerce's 88, then the stale 91 written back."""
+    pinned = ShopClock(datetime.now(UTC), step=0)
+    async with chain(settings, database, redis_client, BOTH, pinned) as c:
+        book = c.shop.create_product("Bok", "BOK-01", Decimal("149.00"), 50, tax_class="zero-rate")
+        await c.flush()
+        await _in_fortnox_with_stock(c, "BOK-01", 50)
+        for _ in range(3):
+            c.shop.create_order(None, [(book["id"], 1)])
+            await c.flush()
+        assert book["stock_quantity"] == 47
+        await _in_fortnox_with_stock(c, "BOK-01", 47)
+        written: list[Any] = []
+        write = c.shop.update_product
+
+        def recording(product_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+            written.append(changes)  # from here on, only the woo-writer writes products
+            return write(product_id, changes)
+
+        c.shop.update_product = recording  # type: ignore[method-assign]
+        # Fortnox's change (woonox's own writes) comes back through the poll, and must change nothing.
+        before = _stock_commands_consumed()
+        assert await c.poller.fortnox.run(c.tenant) >= 1
+
+        async def handled() -> bool:
+            return _stock_commands_consumed() > before
+
+        await wait_for(handled, timeout=60, what="the woo-writer's answer to Fortnox's article")
+        await c.flush()
+        assert book["stock_quantity"] == 47
+        assert book["regular_price"] == "149.00"
+        assert written == []  # nothing written back: no stale stock, no price step
+
+
+async def test_an_echo_delivered_before_the_batch_response_is_known_by_content(
+    settings: CommonSettings, topology: Topology, database: Any, redis_client: aioredis.Redis,
+) -> None:
+    """The real shop sent product.updated for woonox's own write during that write's request."""
+    async with chain(settings, database, redis_client, BOTH) as c:
+        c.emulator.dispatcher.during_request = True
+        book = c.shop.create_product("Bok", "BOK-01", Decimal("149.00"), 50, tax_class="zero-rate")
+        await c.flush()
+        await _in_fortnox_with_stock(c, "BOK-01", 50)
+        await c.fortnox_put("articles/BOK-01", {"Article": {"QuantityInStock": 60}})
+        await c.poller.fortnox.run(c.tenant)
+
+        async def reached() -> bool:
+            return book["stock_quantity"] == 60
+
+        await wait_for(reached, timeout=60, what="Fortnox's stock 60 in the shop")
+        ours = [d for d in c.emulator.dispatcher.log
+                if d.topic == "product.updated" and d.object_id == book["id"] and b'"stock_quantity":60' in d.body]
+        assert [d.status for d in ours] == [200]  # delivered while the batch request was open
+        assert b"echo of woonox's own stock/price write" in ours[0].answer, ours[0].answer
 
 
 async def test_created_and_completed_in_one_second_gives_an_order_and_an_invoice(

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from libs.common.commands import ArticleCommand, StockCommand
 from libs.common.errors import PermanentError
 from libs.common.shop_settings import ShopSettings
+from libs.common.woo.reread import snapshot_moment
 from services.mapper.article_numbers import article_number
 from services.mapper.customers import meta_value
 from services.mapper.rounding import HUNDRED, ZERO, money, ore
@@ -53,11 +54,7 @@ def price_excluding_vat(price: Decimal, tax_class: str, settings: ShopSettings) 
 
 
 def _modified(product: Mapping[str, Any]) -> datetime | None:
-    value = product.get("date_modified_gmt")
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return snapshot_moment(product)  # a tie's REST re-read counts as later than its second's snapshots
 
 
 def _label(product: Mapping[str, Any]) -> str:

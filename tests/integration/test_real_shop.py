@@ -12,6 +12,7 @@ issue 15's fixes:
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from libs.common.fortnox.tokens import TokenManager
 from libs.common.settings import CommonSettings
 from libs.common.store.bookings import BookingStore
 from libs.common.store.tenants import Tenant, TenantNew, TenantStore
-from libs.common.topology import WOO_WRITER, Topology
+from libs.common.topology import FORTNOX_WRITER, WOO_WRITER, Topology
 from services.fortnox_sandbox.app import create_app as sandbox_app
 from services.fortnox_sandbox.settings import SandboxSettings
 from services.fortnox_writer.app import create_app as writer_app
@@ -42,6 +43,7 @@ from services.ingest.settings import IngestSettings
 from services.mapper.app import build_service as build_mapper
 from services.mapper.settings import MapperSettings
 from services.woo_emulator.app import Emulator
+from services.woo_emulator.objects import php_json
 from services.woo_emulator.shop import Shop, ShopClock
 from services.woo_writer.app import create_service as woo_writer_service
 from services.woo_writer.settings import WooWriterSettings
@@ -263,6 +265,48 @@ async def test_an_echo_delivered_before_the_batch_response_is_known_by_content(
                 if d.topic == "product.updated" and d.object_id == book["id"] and b'"stock_quantity":60' in d.body]
         assert [d.status for d in ours] == [200]  # delivered while the batch request was open
         assert b"echo of woonox's own stock/price write" in ours[0].answer, ours[0].answer
+
+
+def _articles_written() -> float:
+    """Article commands the Fortnox writer has applied for this test's tenant."""
+    return sum(sample.value for family in metrics.MESSAGES_CONSUMED.collect() for sample in family.samples
+               if sample.name.endswith("_total") and sample.labels.get("group") == FORTNOX_WRITER.name
+               and sample.labels.get("type") == "fortnox.command.article" and sample.labels.get("tenant") == TENANT
+               and sample.labels.get("outcome") == "ok")
+
+
+async def test_the_older_of_two_same_second_snapshots_delivered_last_does_not_win(
+    settings: CommonSettings, topology: Topology, database: Any, redis_client: aioredis.Redis,
+) -> None:
+    pinned = ShopClock(datetime.now(UTC), step=0)
+    async with chain(settings, database, redis_client, WOO_TO_FORTNOX, pinned) as c:
+        shirt = c.shop.create_product("T-shirt Logga", "TS-001", Decimal("299.00"), 50)
+        await c.flush()
+
+        async def priced(net: str) -> bool:
+            article = await _article(c, "TS-001")
+            return article is not None and Decimal(str(article["SalesPrice"])) == Decimal(net)
+
+        await wait_for(lambda: priced("239.20"), timeout=60, what="TS-001 in Fortnox at 239.20")
+        c.shop.update_product(shirt["id"], {"regular_price": "349.00"})
+        older = php_json(dict(shirt))  # the body WooCommerce would have sent for this snapshot
+        c.shop.update_product(shirt["id"], {"regular_price": "399.00"})
+        assert json.loads(older)["date_modified_gmt"] == shirt["date_modified_gmt"]  # one second, one stamp
+        await c.flush()  # the newer snapshot is delivered first
+        await wait_for(lambda: priced("319.20"), timeout=60, what="the newer price 399.00 in Fortnox")
+        applied = _articles_written()
+        hook = next(h for h in c.shop.webhooks.values() if h["topic"] == "product.updated")
+        late = await c.http.post(hook["delivery_url"], content=older,
+                                 headers=c.emulator.dispatcher.headers(hook, older))
+        assert late.status_code == 202, late.text  # its content makes it another snapshot
+        await c.backfill()  # the poller's run: it re-reads the tied product from the REST API
+
+        async def settled() -> bool:
+            # The older snapshot and the re-read both reached the writer (either may be skipped as stale).
+            return _articles_written() >= applied + 2
+
+        await wait_for(settled, timeout=60, what="the late snapshot and the re-read applied")
+        assert await priced("319.20"), "the older snapshot, delivered last, won the tie"
 
 
 async def test_created_and_completed_in_one_second_gives_an_order_and_an_invoice(

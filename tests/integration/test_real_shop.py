@@ -33,6 +33,7 @@ from libs.common.settings import CommonSettings
 from libs.common.store.bookings import BookingStore
 from libs.common.store.tenants import Tenant, TenantNew, TenantStore
 from libs.common.topology import FORTNOX_WRITER, WOO_WRITER, Topology
+from libs.common.woo.reread import REREAD_OFFSET
 from services.fortnox_sandbox.app import create_app as sandbox_app
 from services.fortnox_sandbox.settings import SandboxSettings
 from services.fortnox_writer.app import create_app as writer_app
@@ -301,9 +302,14 @@ async def test_the_older_of_two_same_second_snapshots_delivered_last_does_not_wi
         assert late.status_code == 202, late.text  # its content makes it another snapshot
         await c.backfill()  # the poller's run: it re-reads the tied product from the REST API
 
+        reread_at = datetime.fromisoformat(shirt["date_modified_gmt"]).replace(tzinfo=UTC) + REREAD_OFFSET
+        bookings = BookingStore(database)
+
         async def settled() -> bool:
-            # The older snapshot and the re-read both reached the writer (either may be skipped as stale).
-            return _articles_written() >= applied + 2
+            # Both reached the writer (the late one may be skipped as stale), and the re-read is what it keeps.
+            booking = await bookings.get(TENANT, "product", str(shirt["id"]), "article")
+            return _articles_written() >= applied + 2 and booking is not None \
+                and booking.snapshot_modified == reread_at
 
         await wait_for(settled, timeout=60, what="the late snapshot and the re-read applied")
         assert await priced("319.20"), "the older snapshot, delivered last, won the tie"

@@ -2,8 +2,10 @@
 
     WooCommerce   reachable, the REST keys valid (they can read orders) and allowed to write (order
                   notes, stock/price batches: a read-only key passes every GET and fails those);
-                  for each topic woonox needs, an active webhook whose delivery URL is this
-                  tenant's ingest endpoint (`/webhooks/woocommerce/<tenant>`); none disabled
+                  (only WooCommerce's own permission refusal says read-only; a timeout or 5xx is
+                  "could not check"); for each topic woonox needs, an active webhook whose
+                  delivery URL is this tenant's ingest endpoint, scheme, host, port and path
+                  (`--webhook-url` / WOONOX_WEBHOOK_URL + `/webhooks/woocommerce/<tenant>`)
     Fortnox       the token works; every scope the shop's settings need is granted and licensed
                   (one cheap read per scope: Fortnox answers 2000663 for a scope not granted,
                   2001101 for one without licence, 2001103 without API licence; Fortnox developer
@@ -17,6 +19,7 @@ Exit codes: 0 everything works; 1 error; 3 unknown tenant; 7 problems found.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from pydantic import BaseModel
@@ -24,12 +27,13 @@ from rich.table import Table
 
 from libs.cli.context import EXIT_NOT_FOUND, console, dump, err_console, run
 from libs.cli.reconcile import Connections, connections
+from libs.cli.safe import cell
 from libs.common.errors import PermanentError, WoonoxError
 from libs.common.fortnox.errors import FortnoxTransient
 from libs.common.shop_settings import Region, ShopSettings
 
-__all__ = ["EXIT_PROBLEMS", "NEEDED_TOPICS", "Check", "account_map", "check_connection", "needed_scopes",
-           "run_checks", "webhook_checks"]
+__all__ = ["EXIT_PROBLEMS", "NEEDED_TOPICS", "READ_ONLY_CODES", "Check", "account_map", "check_connection",
+           "checks_table", "delivery_url", "needed_scopes", "run_checks", "webhook_checks", "write_permission"]
 
 EXIT_PROBLEMS = 7
 # scope -> a cheap read that needs it
@@ -89,31 +93,71 @@ NEEDED_TOPICS = ("order.created", "order.updated", "order.deleted", "order.resto
                  "product.updated", "product.deleted", "product.restored", "customer.created", "customer.updated")
 
 
-def _ours(hook: dict[str, Any], tenant: str) -> bool:
-    return str(hook.get("delivery_url") or "").rstrip("/").endswith(f"/webhooks/woocommerce/{tenant}")
+# What WooCommerce answers a key that may not write (WC_REST_Authentication::check_permissions: 401
+# woocommerce_rest_authentication_error "The API key provided does not have write permissions";
+# the batch endpoint's own check, WC_REST_Controller::batch_items_permissions_check: 403
+# woocommerce_rest_cannot_batch). Anything else says nothing about the key.
+READ_ONLY_CODES = frozenset({"woocommerce_rest_authentication_error", "woocommerce_rest_cannot_batch"})
+
+
+def _origin_and_path(url: str) -> tuple[str, str, int | None, str]:
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/")
+
+
+def delivery_url(webhook_url: str, tenant: str) -> str:
+    """Where this tenant's webhooks must deliver: ingest's webhook listener as the shops reach it."""
+    return f"{webhook_url.rstrip('/')}/webhooks/woocommerce/{tenant}"
+
+
+def _ours(hook: dict[str, Any], expected: str) -> bool:
+    """Same scheme, host, port and path: a webhook pointed at another host with our path is not ours."""
+    return _origin_and_path(str(hook.get("delivery_url") or "")) == _origin_and_path(expected)
+
+
+def write_permission(tenant_id: str, error: WoonoxError | None) -> Check:
+    """What an empty products/batch said of the key: written, refused for permission, or unknown."""
+    name = "REST key can write"
+    if error is None:
+        return Check(system="WooCommerce", check=name, ok=True, detail="read_write")
+    refused = isinstance(error, PermanentError) and error.code in READ_ONLY_CODES and (
+        error.code != "woocommerce_rest_authentication_error" or "write permission" in error.reason)
+    if refused:
+        return Check(system="WooCommerce", check=name, ok=False, detail=error.reason,
+                     fix="the key is read-only: order notes and stock/price updates fail. Create a key with "
+                         "Read/Write permission (WooCommerce > Settings > Advanced > REST API) and store it "
+                         f"with woonox tenant add {tenant_id} --replace")
+    return Check(system="WooCommerce", check=name, ok=False, detail=f"could not check: {error.reason}",
+                 fix="the shop did not answer the write check; try again later")
 
 
 async def _write_permission(c: Connections) -> Check:
-    """WooCommerce names a key's missing permission (WC_REST_Authentication::check_permissions: 401
-    "The API key provided does not have write permissions"). An empty batch writes nothing."""
+    """An empty batch writes nothing, and WooCommerce still checks the key's permission first."""
     assert c.woo is not None
     try:
         await c.woo.request("POST", "/products/batch", json={})
     except WoonoxError as exc:
-        return Check(system="WooCommerce", check="REST key can write", ok=False, detail=exc.reason,
-                     fix="the key is read-only: order notes and stock/price updates fail. Create a key with "
-                         "Read/Write permission (WooCommerce > Settings > Advanced > REST API) and store it "
-                         f"with woonox tenant add {c.tenant.id} --replace")
-    return Check(system="WooCommerce", check="REST key can write", ok=True, detail="read_write")
+        return write_permission(c.tenant.id, exc)
+    return write_permission(c.tenant.id, None)
 
 
-def webhook_checks(tenant: str, hooks: list[dict[str, Any]]) -> list[Check]:
-    """One check per topic woonox needs: an active webhook delivering it to this tenant's endpoint."""
+def webhook_checks(tenant: str, hooks: list[dict[str, Any]], webhook_url: str | None) -> list[Check]:
+    """One check per topic woonox needs: an active webhook delivering it to this tenant's endpoint
+    (scheme, host, port and path of `webhook_url`'s delivery URL)."""
+    if not webhook_url:
+        return [Check(system="WooCommerce", check="webhooks", ok=False,
+                      detail="ingest's public webhook URL is not known, so no webhook can be matched to it",
+                      fix="pass --webhook-url https://<ingest host> or set WOONOX_WEBHOOK_URL")]
     checks: list[Check] = []
-    endpoint = f"https://<ingest host>/webhooks/woocommerce/{tenant}"
+    endpoint = delivery_url(webhook_url, tenant)
     for topic in NEEDED_TOPICS:
         same = [h for h in hooks if h.get("topic") == topic]
-        ours = [h for h in same if _ours(h, tenant)]
+        ours = [h for h in same if _ours(h, endpoint)]
         active = [h for h in ours if h.get("status") == "active"]
         if active:
             checks.append(Check(system="WooCommerce", check=f"webhook {topic}", ok=True,
@@ -134,7 +178,7 @@ def webhook_checks(tenant: str, hooks: list[dict[str, Any]]) -> list[Check]:
     return checks
 
 
-async def _woo(c: Connections) -> list[Check]:
+async def _woo(c: Connections, webhook_url: str | None) -> list[Check]:
     if c.woo is None:
         return [Check(system="WooCommerce", check="REST keys", ok=False, detail="no consumer key/secret stored",
                       fix=f"woonox tenant add {c.tenant.id} --replace with WOONOX_WOO_CONSUMER_KEY/SECRET set")]
@@ -152,7 +196,7 @@ async def _woo(c: Connections) -> list[Check]:
     except WoonoxError as exc:
         return [*checks, Check(system="WooCommerce", check="webhooks", ok=False, detail=exc.reason,
                                fix="give the REST key Read/Write access")]
-    return [*checks, *webhook_checks(c.tenant.id, hooks)]
+    return [*checks, *webhook_checks(c.tenant.id, hooks, webhook_url)]
 
 
 async def _probe(c: Connections, scope: str) -> Check:
@@ -200,19 +244,31 @@ async def _fortnox(c: Connections) -> list[Check]:
     return checks
 
 
-async def run_checks(c: Connections) -> list[Check]:
-    return [*await _woo(c), *await _fortnox(c)]
+def checks_table(tenant: str, checks: list[Check]) -> Table:
+    table = Table("system", "check", "", "detail", "fix", title=f"test-connection {tenant}")
+    for c in checks:
+        # Details and fixes quote the shop's and Fortnox's answers and URLs: never markup.
+        table.add_row(c.system, cell(c.check), "[green]ok[/green]" if c.ok else "[red]FAIL[/red]", cell(c.detail),
+                      cell(c.fix))
+    return table
+
+
+async def run_checks(c: Connections, webhook_url: str | None = None) -> list[Check]:
+    return [*await _woo(c, webhook_url), *await _fortnox(c)]
 
 
 def check_connection(
     tenant: Annotated[str, typer.Argument(help="The shop (tenant) id")],
+    webhook_url: Annotated[str | None, typer.Option(
+        envvar="WOONOX_WEBHOOK_URL", help="Ingest's webhook listener as the shops reach it (https://ingest.example)",
+    )] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Check WooCommerce and Fortnox access for a shop; every problem comes with its fix."""
     async def go() -> list[Check] | None:
         try:
             async with connections(tenant) as c:
-                return await run_checks(c)
+                return await run_checks(c, webhook_url)
         except PermanentError as exc:
             if exc.code == "unknown-tenant":
                 return None
@@ -227,9 +283,6 @@ def check_connection(
         data: dict[str, Any] = {"tenant": tenant, "ok": not problems, "checks": [c.model_dump() for c in checks]}
         dump(data)
     else:
-        table = Table("system", "check", "", "detail", "fix", title=f"test-connection {tenant}")
-        for c in checks:
-            table.add_row(c.system, c.check, "[green]ok[/green]" if c.ok else "[red]FAIL[/red]", c.detail, c.fix)
-        console.print(table)
+        console.print(checks_table(tenant, checks))
     if problems:
         raise typer.Exit(EXIT_PROBLEMS)

@@ -26,6 +26,7 @@ from libs.cli.context import EXIT_NOT_FOUND, console, dump, err_console, run
 from libs.cli.dlq import parse_since
 from libs.cli.reconciliation import ReconcileReport, fix_missing
 from libs.cli.reconciliation import reconcile as run_reconcile
+from libs.cli.safe import cell
 from libs.common.crypto import SecretBox
 from libs.common.errors import PermanentError
 from libs.common.fortnox.client import FortnoxClient
@@ -40,7 +41,7 @@ from libs.common.store.tenants import Tenant, TenantStore
 from libs.common.topology import Topology
 from libs.common.woo import WooClient, WooCredentials
 
-__all__ = ["EXIT_DISCREPANCIES", "Connections", "connections", "reconcile"]
+__all__ = ["EXIT_DISCREPANCIES", "Connections", "connections", "findings_table", "reconcile"]
 
 EXIT_DISCREPANCIES = 6
 
@@ -86,12 +87,13 @@ async def connections(tenant_id: str) -> AsyncIterator[Connections]:
         await engine.dispose()
 
 
-def _table(report: ReconcileReport) -> Table:
+def findings_table(report: ReconcileReport) -> Table:
     table = Table("order", "problem", "documents", "detail", "fixed",
                   title=f"{report.tenant}: {report.orders_checked} order(s) checked against "
                         f"{report.documents_seen} Fortnox {report.kind}(s) since {report.since:%Y-%m-%d %H:%M}")
     for f in report.findings:
-        table.add_row(str(f.order), f.problem, ", ".join(f.documents), f.detail, "yes" if f.fixed else "")
+        # Document numbers and details come from Fortnox and the shop: never markup.
+        table.add_row(str(f.order), f.problem, cell(", ".join(f.documents)), cell(f.detail), "yes" if f.fixed else "")
     return table
 
 
@@ -139,7 +141,7 @@ def reconcile(
     if as_json:
         dump(report.model_dump(mode="json"))
     else:
-        console.print(_table(report))
+        console.print(findings_table(report))
         if not report.findings:
             console.print("[green]the books match the shop[/green]")
     if report.unresolved:

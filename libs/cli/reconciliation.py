@@ -7,11 +7,14 @@ each WooCommerce order changed since a date whose
 status makes a document (the shop's triggers), reconcile looks for that reference among the
 tenant's Fortnox documents of the shop's kind and reports:
 
-    missing           no live (uncancelled) document carries the order's reference
+    missing           no live (uncancelled) document carries the order's reference (except an
+                      order WooCommerce refunded before it was invoiced: its Fortnox order is
+                      cancelled, and nothing live is owed)
     duplicate         more than one does
-    amount-mismatch   the document's Total or TotalVAT differs from what the mapper computes for
-                      the order (services/mapper/orders.map_order: the same arithmetic the writer's
-                      document was made with), to the öre
+    amount-mismatch   the document's Total (before öresavrundning), TotalVAT or VAT of a rate
+                      (from its rows, with Fortnox's arithmetic) differs, to the öre, from
+                      WooCommerce's own `total`, `total_tax` and `tax_lines`, not from woonox's
+                      recalculation (which would repeat any mistake the writer's document was made with)
     unmappable        the order cannot be mapped at all (why is in the detail)
 
 and, against WooCommerce's own figures and states (what a real shop showed reconcile must see):
@@ -49,11 +52,13 @@ from libs.common.errors import PermanentError
 from libs.common.fortnox.client import DOCUMENT_RESOURCES, FortnoxClient
 from libs.common.fortnox.errors import FortnoxTransient
 from libs.common.publisher import Publisher
-from libs.common.shop_settings import ShopSettings
+from libs.common.shop_settings import ShopSettings, rate_key
 from libs.common.store.bookings import BookingStore
 from libs.common.woo import WooClient
 from services.fortnox_writer.ledger import Ledger
 from services.mapper.orders import ignore_reason, map_order
+from services.mapper.rounding import document_totals
+from services.mapper.rows import books_swedish_vat
 
 __all__ = ["Finding", "ReconcileReport", "compare_order", "compare_with_woocommerce", "fix_missing", "reconcile"]
 
@@ -118,18 +123,61 @@ def compare_order(tenant: str, order: dict[str, Any], settings: ShopSettings, do
                                 detail=f"{len(documents)} Fortnox {settings.documents.kind}s for one order: "
                                        + ", ".join(numbers)))
     try:
-        expected = map_order(tenant, order, settings).command.expected
+        region = map_order(tenant, order, settings).check.region
     except PermanentError as exc:
         return [*findings, Finding(order=oid, problem="unmappable", detail=exc.reason, documents=numbers)]
-    if full is not None and expected is not None:
-        total, vat = _money(full.get("Total")), _money(full.get("TotalVAT"))
-        if total != expected.total or vat != expected.vat:
+    if full is not None:
+        mismatch = _against_woocommerce(order, full, swedish_vat=books_swedish_vat(region))
+        if mismatch:
+            woo_total, woo_vat = _money(order.get("total")), _money(order.get("total_tax"))
+            total, vat = _money(full.get("Total")), _money(full.get("TotalVAT"))
             findings.append(Finding(
                 order=oid, problem="amount-mismatch", documents=[str(full.get("DocumentNumber"))],
-                expected_total=expected.total, fortnox_total=total, expected_vat=expected.vat, fortnox_vat=vat,
-                detail=f"WooCommerce makes total {expected.total} (VAT {expected.vat}); Fortnox "
-                       f"{settings.documents.kind} {full.get('DocumentNumber')} says {total} (VAT {vat})"))
+                expected_total=woo_total, fortnox_total=total, expected_vat=woo_vat, fortnox_vat=vat,
+                detail=f"WooCommerce says total {woo_total} (VAT {woo_vat}); Fortnox {settings.documents.kind} "
+                       f"{full.get('DocumentNumber')} says {total} (VAT {vat}): {mismatch}"))
     return findings
+
+
+_ROWS = ("InvoiceRows", "OrderRows", "OfferRows")
+
+
+def _woo_vat_by_rate(order: dict[str, Any]) -> dict[Decimal, Decimal]:
+    """WooCommerce's own tax per rate: the order's tax_lines (items and shipping)."""
+    by_rate: dict[Decimal, Decimal] = {}
+    for line in order.get("tax_lines") or []:
+        if line.get("rate_percent") is None:
+            continue
+        rate = Decimal(str(line["rate_percent"]))
+        by_rate[rate] = by_rate.get(rate, Decimal(0)) + Decimal(str(line.get("tax_total") or 0)) \
+            + Decimal(str(line.get("shipping_tax_total") or 0))
+    return {rate: vat for rate, vat in by_rate.items() if vat}
+
+
+def _against_woocommerce(order: dict[str, Any], full: dict[str, Any], *, swedish_vat: bool) -> str:
+    """Why a Fortnox document does not say what WooCommerce says of the order ("" when it does):
+    Total before öresavrundning against WooCommerce's `total`, TotalVAT against its `total_tax`, and
+    the VAT of each rate (from the document's rows, with Fortnox's arithmetic) against the order's
+    `tax_lines`. Without Swedish VAT (reverse charge, export) the document carries none."""
+    woo_total, woo_vat = _money(order.get("total")), _money(order.get("total_tax"))
+    total, vat = _money(full.get("Total")), _money(full.get("TotalVAT"))
+    round_off = _money(full.get("RoundOff")) or Decimal(0)
+    reasons: list[str] = []
+    if total is None or total - round_off != woo_total:
+        reasons.append("total")
+    if vat != (woo_vat if swedish_vat else Decimal(0)):
+        reasons.append("VAT")
+    rows = next((full[key] for key in _ROWS if full.get(key)), None)
+    if swedish_vat and rows:
+        fortnox_by_rate = {rate: v for rate, v in document_totals(
+            rows, vat_included=bool(full.get("VATIncluded"))).vat_by_rate.items() if v}
+        woo_by_rate = _woo_vat_by_rate(order)
+        if woo_by_rate and fortnox_by_rate != woo_by_rate:
+            reasons.append("VAT per rate " + ", ".join(
+                f"{rate_key(r)} %: WooCommerce {woo_by_rate.get(r, Decimal(0))}, Fortnox "
+                f"{fortnox_by_rate.get(r, Decimal(0))}" for r in sorted(set(woo_by_rate) | set(fortnox_by_rate))
+                if woo_by_rate.get(r) != fortnox_by_rate.get(r)))
+    return "; ".join(reasons)
 
 
 def _refund_vat(refund: dict[str, Any]) -> Decimal:
@@ -187,6 +235,15 @@ def compare_with_woocommerce(tenant: str, order: dict[str, Any], settings: ShopS
     return findings
 
 
+def _refunded_before_invoicing(tenant: str, order: dict[str, Any], settings: ShopSettings,
+                               invoices: dict[str, list[dict[str, Any]]]) -> bool:
+    """A sale WooCommerce refunded in full before it was invoiced owes Fortnox nothing: the writer
+    cancels its order (services/fortnox_writer/lifecycle.py), so no live document is the right
+    state, not a missing one (`--fix` would book the refunded sale again)."""
+    return (settings.documents.kind == "order" and str(order.get("status") or "") in settings.documents.triggers.credit
+            and not invoices.get(external_reference(tenant, order["id"])))
+
+
 async def _get(fortnox: FortnoxClient, resource: str, number: Any, wrapper: str) -> dict[str, Any]:
     return await _patiently(lambda: fortnox.get(resource, number, wrapper))
 
@@ -225,6 +282,8 @@ async def reconcile(tenant: str, settings: ShopSettings, woo: WooClient, fortnox
                 continue
             report.orders_checked += 1
             docs = by_ref.get(external_reference(tenant, order["id"]), [])
+            if not docs and _refunded_before_invoicing(tenant, order, settings, invoices):
+                continue
             full = await _get(fortnox, resource, docs[0]["DocumentNumber"], wrapper) if docs else None
             report.findings += compare_order(tenant, order, settings, docs, full)
             refunds: list[dict[str, Any]] = []

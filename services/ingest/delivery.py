@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -23,7 +24,8 @@ from libs.common.envelope import deterministic_id
 from libs.common.woo.edge_keys import content_digest, echo_values, snapshot_id
 from services.ingest.refund_details import needs_refund_details
 
-__all__ = ["EVENTS", "RESOURCES", "Decision", "Rejection", "classify", "event_id", "parse_topic"]
+__all__ = ["DELETION_WINDOW_SECONDS", "EVENTS", "RESOURCES", "Decision", "Rejection", "classify", "event_id",
+           "parse_topic"]
 
 RESOURCES = frozenset({"order", "product", "customer"})
 EVENTS = frozenset({"created", "updated", "deleted", "restored"})
@@ -94,23 +96,36 @@ def parse_topic(topic: str | None) -> tuple[str, str]:
     return resource, event
 
 
+# A deletion whose signed body is only `{"id": N}` (all a real WooCommerce 10 sends) dedups within
+# this window: the body cannot tell a second trash (after a restore) from a repeat of the first.
+DELETION_WINDOW_SECONDS = 60
+
+
 def event_id(tenant: str, resource: str, object_id: int, modified: str | None, data: Mapping[str, Any],
-             event: str) -> str:
+             event: str, received: datetime | None = None) -> str:
     """Same snapshot, same id: a webhook and a backfill of one snapshot collapse into one; two
     snapshots that share a one-second stamp but differ in content are two events.
 
     Only what is signed counts: the body (its stamp and content). The headers are not signed: the
     X-WC-Webhook-Delivery-ID is shared by a webhook's deliveries within a second and can be forged,
-    and so can the event in X-WC-Webhook-Topic. Neither joins the id, else one signed body replayed
-    with a new delivery id, or a deletion's `{"id": N}` replayed as `customer.updated`, passes
-    dedup as a second event (issue 16). A deletion's body is only `{"id": N}` (`classify` refuses
-    anything more), so its id is that body's. `event` stays in the signature for the callers'
-    sake and is deliberately unused. The resource stays in the id: the same number names different
-    objects in different resources, and WooCommerce itself sends `product.deleted` with an order's
-    id when an order is trashed (the mapper ignores product deletions)."""
-    del event
+    and so can the event in X-WC-Webhook-Topic. Neither joins a webhook's id, else one signed body
+    replayed with a new delivery id, or a deletion's `{"id": N}` replayed as `customer.updated`,
+    passes dedup as a second event (issue 16). The resource stays in the id: the same number names
+    different objects in different resources, and WooCommerce itself sends `product.deleted` with an
+    order's id when an order is trashed (the mapper ignores product deletions).
+
+    A body without a stamp — a webhook deletion is only `{"id": N}` (`classify` refuses anything
+    more) — is told apart only by when it arrived (`received`, in windows of DELETION_WINDOW_SECONDS):
+    a repeat within the window is a duplicate, under whatever topic; a later trash is a new event. A
+    deletion changes nothing in Fortnox (the mapper acknowledges it), so the same trash seen once by
+    webhook and once by backfill costs one message. A deletion with a stamp comes only from the
+    backfill's trash listing (a REST read, not headers): that trash, so trash -> restore -> trash
+    are two."""
+    if event == "deleted" and modified:
+        return deterministic_id(tenant, resource, object_id, event, modified, content_digest(data))
     if not modified:
-        return deterministic_id(tenant, resource, object_id, content_digest(data))
+        window = int((received or datetime.now(UTC)).timestamp()) // DELETION_WINDOW_SECONDS
+        return deterministic_id(tenant, resource, object_id, content_digest(data), f"window:{window}")
     return snapshot_id(tenant, resource, object_id, modified, content_digest(data))
 
 
@@ -118,8 +133,9 @@ def _is_rest_error(data: dict[str, Any]) -> bool:
     return "id" not in data and isinstance(data.get("code"), str) and "message" in data
 
 
-def classify(tenant: str, topic: str | None, body: bytes) -> Decision:
-    """Decide what a verified delivery is. Raises `Rejection` for input that is wrong and stays wrong."""
+def classify(tenant: str, topic: str | None, body: bytes, *, received: datetime | None = None) -> Decision:
+    """Decide what a verified delivery is (`received`: when it arrived, now if not given). Raises
+    `Rejection` for input that is wrong and stays wrong."""
     resource, event = parse_topic(topic)
     try:
         data = json.loads(body)
@@ -151,6 +167,6 @@ def classify(tenant: str, topic: str | None, body: bytes) -> Decision:
         # (services/ingest/refund_details.py) and publishes the order with them.
         return Decision("poll", resource, event, head.id, head.date_modified_gmt,
                         reason="the order's refunds carry no lines; their details come from /orders/{id}/refunds")
-    eid = event_id(tenant, resource, head.id, head.date_modified_gmt, data, event)
+    eid = event_id(tenant, resource, head.id, head.date_modified_gmt, data, event, received)
     echo = echo_values(data) if (resource, event) == ("product", "updated") else None
     return Decision("publish", resource, event, head.id, head.date_modified_gmt, eid, echo=echo)

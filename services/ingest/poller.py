@@ -41,7 +41,8 @@ from services.ingest.fortnox_poll import FortnoxArticlePoll
 from services.ingest.poll_signal import take_poll_requests
 from services.ingest.settings import IngestSettings
 from services.ingest.shop_clients import woo_client_for
-from services.ingest.webhook_watch import endpoint_answers, reactivate_disabled
+from services.ingest.ties import publish_rereads
+from services.ingest.webhook_watch import KEPT_COUNT, endpoint_answers, reactivate_disabled
 
 __all__ = ["Poller", "main"]
 
@@ -114,7 +115,8 @@ class Poller:
     async def _audit_reactivation(self, tenant_id: str, hook: dict[str, Any]) -> None:
         await self.bookings.audit(tenant_id, "webhook", str(hook.get("id")), "webhook-reactivated", {
             "topic": hook.get("topic"), "delivery_url": hook.get("delivery_url"),
-            "reason": "WooCommerce disabled it after consecutive failed deliveries; a backfill follows"})
+            "reason": "WooCommerce disabled it after consecutive failed deliveries; a backfill follows",
+            "note": KEPT_COUNT})
 
     async def poll_fortnox(self, tenant: Tenant) -> None:
         if tenant.status != "active":  # e.g. needs_reconnect: no token to poll with
@@ -127,14 +129,17 @@ class Poller:
         await self.sync_tenant(tenant)
 
     async def sync_tenant(self, tenant: Tenant) -> BackfillReport | None:
-        """Re-activate what WooCommerce disabled, then backfill since the cursor."""
+        """Re-activate what WooCommerce disabled, backfill since the cursor, re-read tied objects."""
         async with self._locked(tenant.id, "backfill") as mine:
             if not mine:
                 return None
             woo = woo_client_for(tenant, self.http)
             await reactivate_disabled(tenant.id, woo, self._audit_reactivation,
                                       probe=lambda hook: endpoint_answers(hook, self.http))
-            return await self.backfill.run(tenant.id, woo)
+            report = await self.backfill.run(tenant.id, woo)
+            # After the backfill, so a tie's re-read is the last snapshot published (services/ingest/ties.py).
+            await publish_rereads(self.redis, self.settings.redis_prefix, tenant.id, woo, self.publisher)
+            return report
 
     async def tick(self) -> None:
         """Every tenant's due jobs, each tenant in its own task under `tenant_timeout`."""

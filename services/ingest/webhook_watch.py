@@ -25,7 +25,7 @@ from libs.common import metrics
 from libs.common.outbound import guarded_client
 from libs.common.woo import WooClient
 
-__all__ = ["endpoint_answers", "reactivate_disabled"]
+__all__ = ["KEPT_COUNT", "endpoint_answers", "reactivate_disabled"]
 
 log = structlog.get_logger("woonox.ingest.webhook_watch")
 KEPT_COUNT = ("WooCommerce keeps the webhook's failure count until a delivery succeeds (its REST API cannot "

@@ -31,7 +31,7 @@ from services.ingest.delivery import Decision, Rejection, classify
 from services.ingest.poll_signal import request_poll
 from services.ingest.signature import verify
 from services.ingest.tenant_cache import TenantCache
-from services.ingest.ties import is_tie
+from services.ingest.ties import is_tie, want_reread
 
 __all__ = ["WebhookReceiver"]
 
@@ -131,13 +131,14 @@ class WebhookReceiver:
         return _answer(202, {"status": "poll-scheduled", "reason": decision.reason})
 
     async def _reread_on_tie(self, tenant_id: str, decision: Decision) -> None:
-        """A second snapshot with the same one-second stamp: have the poller re-read the shop so the
-        last snapshot downstream is WooCommerce's current one (services/ingest/ties.py)."""
+        """A second snapshot with the same one-second stamp: have the poller re-read the object so the
+        snapshot the writers keep is WooCommerce's current one (services/ingest/ties.py)."""
         if self.redis is None or not decision.modified or decision.object_id is None or decision.event == "deleted":
             return
         try:
             if await is_tie(self.redis, self.redis_prefix, tenant_id, decision.resource, decision.object_id,
                             decision.modified, decision.event_id):
+                await want_reread(self.redis, self.redis_prefix, tenant_id, decision.resource, decision.object_id)
                 await request_poll(self.redis, self.redis_prefix, tenant_id)
                 log.info("same_second_snapshots", tenant=tenant_id, resource=decision.resource,
                          object_id=decision.object_id, modified=decision.modified)

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from libs.common.commands import ArticleCommand, StockCommand
 from libs.common.errors import PermanentError
 from libs.common.shop_settings import ShopSettings
+from libs.common.woo.reread import snapshot_moment
 from services.mapper.article_numbers import article_number
 from services.mapper.customers import meta_value
 from services.mapper.rounding import HUNDRED, ZERO, money, ore
@@ -53,11 +54,7 @@ def price_excluding_vat(price: Decimal, tax_class: str, settings: ShopSettings) 
 
 
 def _modified(product: Mapping[str, Any]) -> datetime | None:
-    value = product.get("date_modified_gmt")
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return snapshot_moment(product)  # a tie's REST re-read counts as later than its second's snapshots
 
 
 def _label(product: Mapping[str, Any]) -> str:
@@ -87,15 +84,20 @@ def article_command(tenant: str, product: Mapping[str, Any], settings: ShopSetti
     manages_stock = bool(product.get("manage_stock"))
     body["StockGoods"] = sync.stock_goods and manages_stock
     body["Type"] = "SERVICE" if product.get("virtual") else "STOCK"
-    vat = article_vat(str(product.get("tax_class") or ""), settings)
-    if vat is not None and product.get("tax_status", "taxable") == "taxable":
+    # A product whose tax_status is not `taxable` (`none`, or `shipping`: only its shipping is)
+    # carries no VAT: its article is at 0 % (not Fortnox's default 25 %), and its price is what the
+    # shop says, so the way back (at the article's VAT) adds none either.
+    taxable = product.get("tax_status", "taxable") == "taxable"
+    vat = article_vat(str(product.get("tax_class") or ""), settings) if taxable else ZERO
+    if vat is not None:
         body["VAT"] = vat
     if sync.stock and manages_stock and product.get("stock_quantity") is not None:
         body["QuantityInStock"] = money(product.get("stock_quantity"), "stock_quantity")
     price: Decimal | None = None
     if sync.price and product.get("regular_price") not in (None, ""):
-        price = price_excluding_vat(money(product.get("regular_price"), "regular_price"),
-                                    str(product.get("tax_class") or ""), settings)
+        price = money(product.get("regular_price"), "regular_price")
+        if taxable:
+            price = price_excluding_vat(price, str(product.get("tax_class") or ""), settings)
         if price < ZERO:
             raise PermanentError(f"{_label(product)} has a negative price", code="bad-price")
     return ArticleCommand(

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from libs.common.commands import DocumentCommand, DocumentKind, ExpectedTotals, PaymentIntent, external_reference
 from libs.common.errors import PermanentError
 from libs.common.shop_settings import Region, ShopSettings, rate_key
+from libs.common.woo.reread import snapshot_moment
 from services.mapper.booking import Booking, book_lines
 from services.mapper.check import OrderCheck, order_check
 from services.mapper.customers import customer_command, vat_number
@@ -54,11 +55,11 @@ def ignore_reason(order: Mapping[str, Any], settings: ShopSettings) -> str | Non
 
 
 def snapshot_time(order: Mapping[str, Any]) -> datetime:
-    value = order.get("date_modified_gmt") or order.get("date_created_gmt")
-    if not value:
+    # A tie's REST re-read counts as later than its second's snapshots (libs/common/woo/reread.py).
+    moment = snapshot_moment(order, "date_modified_gmt", "date_created_gmt")
+    if moment is None:
         raise PermanentError(f"order {order.get('id')} has no date_modified_gmt", code="bad-order")
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment
 
 
 def _sale_region(order: Mapping[str, Any], lines: list[Line], settings: ShopSettings) -> Region:

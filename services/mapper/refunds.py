@@ -85,6 +85,18 @@ def amount_only_lines(amount: Decimal, order_lines_: Sequence[Line], region: Reg
     return lines
 
 
+def _refund_vat(refund: Mapping[str, Any], credited: Sequence[Line], region: Region) -> Decimal:
+    """WooCommerce's VAT of a refund: its own tax_lines (GET /orders/{id}/refunds: per rate, items
+    and shipping) where it has them and Swedish VAT is booked; else its lines' taxes (for an
+    amount-only part, the VAT contained in each rate's share, as WooCommerce gives none)."""
+    tax_lines = refund.get("tax_lines")
+    if tax_lines and books_swedish_vat(region):
+        stated = sum((money(t.get("tax_total") or 0, "refund tax_total")
+                      + money(t.get("shipping_tax_total") or 0, "refund shipping_tax_total") for t in tax_lines), ZERO)
+        return -abs(stated)
+    return sum(woo_vat_by_rate(credited, region).values(), ZERO)
+
+
 def credit_notes(
     tenant: str,
     order: Mapping[str, Any],
@@ -114,9 +126,7 @@ def credit_notes(
             continue
         booking = book_lines(credited, kind="invoice", region=region, settings=settings,
                              prefer_vat_included=vat_included, fixed_convention=True)
-        # WooCommerce's VAT of the refund: its lines' taxes (for an amount-only part, the VAT
-        # contained in each rate's share, as WooCommerce gives none).
-        woo_vat = sum(woo_vat_by_rate(credited, region).values(), ZERO)
+        woo_vat = _refund_vat(refund, credited, region)
         checks += [check_row(f"Refund {refund_id} total", -amount, booking.totals.total_before_round_off),
                    check_row(f"Refund {refund_id} VAT", woo_vat, booking.totals.vat)]
         notes.append(CreditNote(

@@ -42,6 +42,7 @@ class Delivery:
     status: int | None = None
     body: bytes = b""
     delivery_id: str = ""
+    answer: bytes = b""  # the receiver's response body (its first 500 bytes)
 
 
 @dataclass
@@ -52,6 +53,9 @@ class Dispatcher:
     fail_rate: float = 0.0
     seed: int = 7
     concurrency: int = 16
+    # The real shop delivered product.updated for a REST write during that request, before its
+    # response: with this set, the emulator's write endpoints deliver what is pending before answering.
+    during_request: bool = False
     pending: dict[tuple[int, int], str] = field(default_factory=dict)
     log: list[Delivery] = field(default_factory=list)
 
@@ -102,6 +106,7 @@ class Dispatcher:
             response = await self.http.post(hook["delivery_url"], content=body, headers=headers,
                                             follow_redirects=False, timeout=60)
             record.status = response.status_code
+            record.answer = response.content[:500]
             ok = 200 <= response.status_code <= 302
         except httpx.HTTPError:
             ok = False

@@ -179,9 +179,14 @@ def rest_router(shop: Shop, dispatcher: Dispatcher) -> APIRouter:
             done.append(dict(shop.update_product(pid, {k: v for k, v in item.items() if k != "id"})))
         return {"update": done}
 
+    async def answered(result: dict[str, Any]) -> dict[str, Any]:
+        if dispatcher.during_request:
+            await dispatcher.flush()
+        return result
+
     @router.post("/products/batch")
     async def batch_products(body: dict[str, Any]) -> dict[str, Any]:
-        return batch(body, None)
+        return await answered(batch(body, None))
 
     @router.get("/products/{product_id}/variations")
     async def list_variations(product_id: int, request: Request, response: Response) -> list[dict[str, Any]]:
@@ -204,7 +209,7 @@ def rest_router(shop: Shop, dispatcher: Dispatcher) -> APIRouter:
     @router.post("/products/{product_id}/variations/batch")
     async def batch_variations(product_id: int, body: dict[str, Any]) -> dict[str, Any]:
         found(shop.products, product_id, "product")
-        return batch(body, product_id)
+        return await answered(batch(body, product_id))
 
     @router.get("/customers")
     async def list_customers(request: Request, response: Response) -> list[dict[str, Any]]:

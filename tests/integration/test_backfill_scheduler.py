@@ -17,6 +17,7 @@ from libs.common.topology import MAPPER, Topology
 from services.ingest.poll_signal import request_poll
 from services.ingest.poller import Poller
 from services.ingest.settings import IngestSettings
+from services.ingest.webhook_watch import KEPT_COUNT
 from services.woo_emulator.app import Emulator
 from services.woo_emulator.shop import Shop
 from tests.integration.broker_helpers import depth
@@ -52,6 +53,8 @@ async def test_schedule_poll_request_and_webhook_reactivation(
                 [entry] = await poller.bookings.trail("sched", "webhook", str(hook["id"]))
                 assert entry["action"] == "webhook-reactivated"
                 assert entry["detail"]["topic"] == "order.updated"
+                # What the operator must know, where the operator looks: one more failure disables it again.
+                assert entry["detail"]["note"] == KEPT_COUNT
 
                 shop.create_product("B", "B-1", Decimal("1.00"), 1)
                 await poller.tick()  # not due for an hour

@@ -52,7 +52,7 @@ async def test_missing_scope_and_missing_account_are_named(
         await complete_chart(http, sandbox_url, company)
         await add_shop_tenant(database, settings, redis_client, http, sandbox_url, shop, company, shop_settings)
         shop.subscribe_all(f"https://ingest.example/webhooks/woocommerce/{TENANT}", "webhookSecret1")
-        result = await cli(TENANT, "--json")
+        result = await cli(TENANT, "--webhook-url", "https://ingest.example", "--json")
     assert result.exit_code == connection.EXIT_PROBLEMS, result.output
     checks = _checks(result)
     failed = sorted(name for name, c in checks.items() if not c["ok"])
@@ -74,13 +74,13 @@ async def test_everything_works_and_bad_woo_keys_are_named(
         await complete_chart(http, sandbox_url, company)
         await add_shop_tenant(database, settings, redis_client, http, sandbox_url, shop, company)
         shop.subscribe_all(f"https://ingest.example/webhooks/woocommerce/{TENANT}", "webhookSecret1")
-        good = await cli(TENANT, "--json")
+        good = await cli(TENANT, "--webhook-url", "https://ingest.example/", "--json")
         assert good.exit_code == 0, good.output
         needed = connection.needed_scopes(ShopSettings.model_validate({}))
         assert {f"Fortnox: scope {s}" for s in needed if s != "companyinformation"} <= set(_checks(good))
         shop.consumer_secret = "cs_changed_in_woocommerce"  # the shop owner revoked the key
-        bad = await cli(TENANT, "--json")
-        table = await cli(TENANT)
+        bad = await cli(TENANT, "--webhook-url", "https://ingest.example", "--json")
+        table = await cli(TENANT, "--webhook-url", "https://ingest.example")
     assert bad.exit_code == connection.EXIT_PROBLEMS
     woo = _checks(bad)["WooCommerce: reachable, keys valid"]
     assert woo["ok"] is False
@@ -101,8 +101,11 @@ async def test_a_read_only_key_and_webhooks_pointed_elsewhere_are_named(
         await complete_chart(http, sandbox_url, company)
         await add_shop_tenant(database, settings, redis_client, http, sandbox_url, shop, company)
         shop.subscribe_all("http://127.0.0.1:8199/hook", "catcherSecret1")  # someone else's receiver
+        # Our path on another host (a copied set-up, a typo in the host): not ours either.
+        shop.subscribe_all(f"https://ingest.example.org/webhooks/woocommerce/{TENANT}", "otherSecret1")
         shop.key_permissions = "read"
-        result = await cli(TENANT, "--json")
+        result = await cli(TENANT, "--webhook-url", "https://ingest.example", "--json")
+        unknown = await cli(TENANT, "--json")
     assert result.exit_code == connection.EXIT_PROBLEMS, result.output
     checks = _checks(result)
     assert checks["WooCommerce: reachable, keys valid"]["ok"]
@@ -114,4 +117,7 @@ async def test_a_read_only_key_and_webhooks_pointed_elsewhere_are_named(
         hook = checks[f"WooCommerce: webhook {topic}"]
         assert hook["ok"] is False, topic
         assert "delivered elsewhere" in hook["detail"] and "127.0.0.1:8199" in hook["detail"]
-        assert f"/webhooks/woocommerce/{TENANT}" in hook["fix"]
+        assert "ingest.example.org" in hook["detail"]
+        assert f"https://ingest.example/webhooks/woocommerce/{TENANT}" in hook["fix"]
+    assert unknown.exit_code == connection.EXIT_PROBLEMS
+    assert "WOONOX_WEBHOOK_URL" in _checks(unknown)["WooCommerce: webhooks"]["fix"]

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from libs.common.envelope import deterministic_id
 from libs.common.woo import content_digest, snapshot_id
-from services.ingest.delivery import Rejection, classify, parse_topic
+from services.ingest.delivery import DELETION_WINDOW_SECONDS, Rejection, classify, event_id, parse_topic
 
 ORDER = {"id": 5, "status": "processing", "line_items": [], "date_modified_gmt": "2026-05-12T10:15:00"}
 
@@ -53,22 +53,42 @@ def test_links_are_not_part_of_the_snapshot() -> None:
 
 
 def test_deleted_needs_only_an_id_and_its_identity_is_only_what_is_signed() -> None:
-    first = classify("t", "order.deleted", b'{"id": 5}')
+    at = datetime(2026, 12, 1, 19, 14, 40, tzinfo=UTC)
+    first = classify("t", "order.deleted", b'{"id": 5}', received=at)
     assert (first.action, first.object_id) == ("publish", 5)
-    assert first.event_id == deterministic_id("t", "order", 5, content_digest({"id": 5}))
-    assert classify("t", "order.deleted", b'{"id": 6}').event_id != first.event_id
+    assert classify("t", "order.deleted", b'{"id": 5}', received=at).event_id == first.event_id
+    assert classify("t", "order.deleted", b'{"id": 6}', received=at).event_id != first.event_id
+
+
+def test_trash_restore_trash_is_two_deletions_by_webhook_and_by_backfill() -> None:
+    """A deletion's body is only {"id": N}: with a 7-day dedup on that body alone, the second trash
+    of a restored order was answered `duplicate`."""
+    trashed = datetime(2026, 12, 1, 19, 14, 40, tzinfo=UTC)
+    first = classify("t", "order.deleted", b'{"id": 5}', received=trashed)
+    # A repeat of that delivery within the window is the same deletion...
+    again = trashed + timedelta(seconds=DELETION_WINDOW_SECONDS - 41)
+    assert classify("t", "order.deleted", b'{"id": 5}', received=again).event_id == first.event_id
+    # ...the trash after a restore, an hour later, is another.
+    later = trashed + timedelta(hours=1)
+    assert classify("t", "order.deleted", b'{"id": 5}', received=later).event_id != first.event_id
+    # The backfill's trash listing reads the trashed object with its stamp: each trash its own.
+    one = event_id("t", "order", 5, "2026-12-01T19:14:40", {"id": 5}, "deleted")
+    two = event_id("t", "order", 5, "2026-12-01T20:14:40", {"id": 5}, "deleted")
+    assert one != two
+    assert one == event_id("t", "order", 5, "2026-12-01T19:14:40", {"id": 5}, "deleted")
 
 
 def test_a_forged_topic_event_does_not_make_a_second_event() -> None:
     """The topic header is not signed: a deletion's `{"id": N}` replayed as `customer.updated` (a
     customer body needs only an id) is the same event, so the edge dedup drops it."""
-    deleted = classify("t", "customer.deleted", b'{"id": 5}')
-    forged = classify("t", "customer.updated", b'{"id": 5}')
+    at = datetime(2026, 12, 1, 19, 14, 40, tzinfo=UTC)
+    deleted = classify("t", "customer.deleted", b'{"id": 5}', received=at)
+    forged = classify("t", "customer.updated", b'{"id": 5}', received=at + timedelta(seconds=10))
     assert (deleted.action, forged.action) == ("publish", "publish")
     assert forged.event_id == deleted.event_id
     stampless = {"id": 5, "email": "a@example.com"}
-    assert classify("t", "customer.created", body(stampless)).event_id == \
-        classify("t", "customer.updated", body(stampless)).event_id
+    assert classify("t", "customer.created", body(stampless), received=at).event_id == \
+        classify("t", "customer.updated", body(stampless), received=at).event_id
 
 
 @pytest.mark.parametrize("data", [ORDER, {"id": 5, "status": "trash"}, {"id": 5, "date_modified_gmt": "x"}])

@@ -13,6 +13,7 @@ from libs.common.errors import PermanentError
 from libs.common.shop_settings import ShopSettings
 from services.mapper.articles import article_command, stock_command
 from services.mapper.customers import customer_command, woo_customer_command
+from services.woo_writer.stock import changes_for
 from tests.fixtures import fixture_path
 
 D = Decimal
@@ -79,6 +80,19 @@ def test_product_becomes_an_article_with_price_without_vat() -> None:
                             "Unit": "st", "StockGoods": True, "Type": "STOCK", "QuantityInStock": D(12),
                             "VAT": D(25)}  # the rate of its tax class, set on the article
     assert (command.price_list, command.price) == ("A", D("199.20"))
+
+
+@pytest.mark.parametrize("status", ["none", "shipping"])
+def test_a_product_not_taxable_is_an_article_at_0_percent_and_its_price_keeps_no_vat_both_ways(status: str) -> None:
+    command = article_command("shop", _product(tax_status=status), DEFAULT)
+    assert command is not None
+    assert command.body["VAT"] == D(0)  # not left at Fortnox's default 25 %
+    assert command.price == D("249.00")  # no VAT taken out of a price that holds none
+    both = ShopSettings.model_validate({"products": {"direction": "both"}})
+    back = stock_command("shop", {"Article": {"ArticleNumber": "TS-1", "SalesPrice": 249.0, **command.body}}, both)
+    assert back is not None
+    assert (back.regular_price, back.vat_rate) == (D("249.00"), D(0))  # the round trip is the identity
+    assert changes_for(back, {"regular_price": "249.00", "stock_quantity": 12, "manage_stock": True}) == {}
 
 
 def test_variation_and_parents() -> None:

@@ -80,6 +80,22 @@ def test_partial_refund_of_one_line_is_credited_at_its_rate_and_account() -> Non
     assert mapped.command.credit_rows == credit.rows
 
 
+def test_the_refund_vat_check_holds_the_credit_to_the_refunds_own_tax_lines() -> None:
+    """WooCommerce's VAT of a refund is its tax_lines (GET /orders/{id}/refunds), not a sum of
+    the lines' taxes: where they differ, the check must say so."""
+    order = build_order(OrderSpec(items=[Item("T-shirt", "TS-1", 3, D("249.00"), D(25))], prices_include_tax=True))
+    refund = line_refund(order, 77, 0, 1)
+    rate_id = order["tax_lines"][0]["rate_id"]
+    order["refunds"] = [{**refund, "tax_lines": [{"rate_id": rate_id, "rate_percent": 25, "tax_total": "-49.80",
+                                                  "shipping_tax_total": "0.00"}]}]
+    assert map_order("shop", order, DEFAULT).check.ok
+    order["refunds"] = [{**refund, "tax_lines": [{"rate_id": rate_id, "rate_percent": 25, "tax_total": "-45.00",
+                                                  "shipping_tax_total": "0.00"}]}]
+    failed = map_order("shop", order, DEFAULT).check
+    assert not failed.ok
+    assert any("Refund 77 VAT" in f for f in failed.failures()), failed.failures()
+
+
 def test_amount_only_refund_is_spread_over_the_rates_and_adds_up() -> None:
     order = build_order(OrderSpec(items=[Item("T-shirt", "TS-1", 1, D("300.00"), D(25)),
                                          Item("Kaffe", "KAFFE-450", 1, D("100.00"), D(6))], prices_include_tax=True))

@@ -31,7 +31,11 @@ async def apply_lifecycle(ctx: WriterContext, cmd: DocumentCommand, claim: Claim
     if cmd.kind == "order" and cmd.convert_to_invoice and not cmd.cancel:
         invoice = await _convert(ctx, cmd, claim, number)
         done["invoice"] = invoice
-    if cmd.cancel or (invoice is None and _refunded_in_full(cmd) and await _booked(ctx, cmd, "invoice") is None):
+    elif cmd.kind == "order":
+        # Invoiced by an earlier snapshot: a status that converts nothing (the last refund moves a
+        # completed order on to `refunded`) still has its payment and credits follow that invoice.
+        invoice = await _booked(ctx, cmd, "invoice")
+    if cmd.cancel or (invoice is None and _refunded_in_full(cmd)):
         # Issue 15, minimal: a sale refunded in full before it was ever invoiced leaves nothing to
         # credit, so its order is cancelled (a real shop's order 27 stayed open at 743.40). Refunds in
         # other states (a partial refund of an open order) belong to the books issue (18).

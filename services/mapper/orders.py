@@ -30,7 +30,7 @@ from services.mapper.rounding import ZERO, money
 from services.mapper.rows import ROWS_FIELD
 from services.mapper.vat import rate_warning, sale_date
 
-__all__ = ["MappedOrder", "ignore_reason", "map_order", "order_command", "snapshot_time"]
+__all__ = ["MappedOrder", "ignore_reason", "map_order", "order_command", "snapshot_time", "was_completed"]
 
 DATE_FIELD: dict[str, str] = {"order": "OrderDate", "invoice": "InvoiceDate", "offer": "OfferDate"}
 
@@ -52,6 +52,15 @@ def ignore_reason(order: Mapping[str, Any], settings: ShopSettings) -> str | Non
     if status not in {*triggers.create, *triggers.invoice, *triggers.cancel, *triggers.credit}:
         return f"status {status!r} triggers nothing in the shop's settings"
     return None
+
+
+def was_completed(order: Mapping[str, Any]) -> bool:
+    """The order reached `completed` at some point: WooCommerce stamps `date_completed` then and keeps
+    it when a refund moves the order on to `refunded` (WooCommerce REST API docs, Orders: date_completed;
+    source, plugins/woocommerce/includes/class-wc-order.php, maybe_set_date_completed). A refunded
+    snapshot may reach the writer before the completed one (or be the only one read): it must still
+    invoice the sale, then credit it, never cancel it as a sale refunded before it was invoiced."""
+    return bool(order.get("date_completed_gmt") or order.get("date_completed"))
 
 
 def snapshot_time(order: Mapping[str, Any]) -> datetime:
@@ -175,7 +184,8 @@ def map_order(tenant: str, order: Mapping[str, Any], settings: ShopSettings) -> 
         woo_status=status,
         customer=customer_command(tenant, order, settings, region=region),
         document=document,
-        convert_to_invoice=kind == "order" and settings.documents.convert_on_completed and status in triggers.invoice,
+        convert_to_invoice=kind == "order" and settings.documents.convert_on_completed and (
+            status in triggers.invoice or (status in triggers.credit and was_completed(order))),
         cancel=status in triggers.cancel,
         payment=_payment(order, settings, document["Currency"]),
         credit_rows=[row for credit in credits for row in credit.rows] or None,

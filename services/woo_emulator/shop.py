@@ -137,7 +137,10 @@ class Shop:
         oid = self.new_id()
         who = self.customers.get(customer_id) if customer_id else None
         items = [(self.products[pid], qty) for pid, qty in lines]
-        self.orders[oid] = objects.order(oid, who, items, self.clock.tick(), status=status, rates=self.tax_rates)
+        order = objects.order(oid, who, items, self.clock.tick(), status=status, rates=self.tax_rates)
+        if status == "completed":
+            order["date_completed"] = order["date_completed_gmt"] = order["date_modified_gmt"]
+        self.orders[oid] = order
         # order.created waits until the order leaves checkout-draft (WooCommerce source,
         # plugins/woocommerce/includes/class-wc-webhook.php).
         if status == "checkout-draft":
@@ -160,6 +163,10 @@ class Shop:
         was_draft = obj["status"] == "checkout-draft"
         obj.update(copy.deepcopy(changes))
         self._stamp(obj)
+        if obj["status"] == "completed" and not obj.get("date_completed_gmt"):
+            # WooCommerce stamps the first completion and keeps it through a later refund (source,
+            # plugins/woocommerce/includes/class-wc-order.php, maybe_set_date_completed).
+            obj["date_completed"] = obj["date_completed_gmt"] = obj["date_modified_gmt"]
         created = was_draft and obj["status"] != "checkout-draft"
         self._changed("order", "created" if created else "updated", order_id)
         return obj

@@ -124,3 +124,69 @@ async def test_offers_are_found_again_when_the_ledger_is_lost(
     again = await apply_document(ctx, cmd)
     assert again["number"] == created["number"]
     assert len((await _state(http, company.database_number))["offers"]) == 1
+
+
+async def _klarna_tenant(settings: CommonSettings, database: Any, redis_client: aioredis.Redis,
+                         http: httpx.AsyncClient) -> tuple[Any, Any]:
+    company = await create_company(http, SANDBOX)
+    await add_tenant(database, settings, redis_client, http, SANDBOX, "shop", company)
+    r = await http.post(f"{SANDBOX}/3/modesofpayments", headers={"Authorization": f"Bearer {company.access_token}"},
+                        json={"ModeOfPayment": {"Code": "KLARNA", "Description": "Klarna", "AccountNumber": "1580"}})
+    assert r.status_code == 201, r.text
+    return company, await writer_handlers(database, settings, redis_client, http).context("shop")
+
+
+def _refunded_in_full(**changes: Any) -> dict[str, Any]:
+    """The order after a refund of everything: WooCommerce moves it on to `refunded` and keeps the
+    date it was completed (WooCommerce source, class-wc-order.php, maybe_set_date_completed)."""
+    total = _order()["total"]
+    return _order(status="refunded", date_modified_gmt="2026-05-14T09:00:00",
+                  refunds=[{"id": 78, "reason": "Ångrat köp", "total": f"-{total}"}], **changes)
+
+
+async def test_a_refund_in_full_of_an_invoiced_order_is_credited(
+    settings: CommonSettings, database: Any, redis_client: aioredis.Redis, http: httpx.AsyncClient
+) -> None:
+    """Chaos seed 9 lost 16 credits this way: the last refund of a completed order moves it to
+    `refunded`, a status that converts nothing, and the credit was only made after a conversion."""
+    company, ctx = await _klarna_tenant(settings, database, redis_client, http)
+    shop = ShopSettings()
+    completed = order_command("shop", _order(status="completed", date_modified_gmt="2026-05-13T09:00:00",
+                                             date_completed_gmt="2026-05-13T09:00:00"), shop)
+    refunded = order_command("shop", _refunded_in_full(date_completed_gmt="2026-05-13T09:00:00"), shop)
+    assert refunded.credits
+
+    await apply_document(ctx, order_command("shop", _order(), shop))
+    invoice = (await apply_document(ctx, completed))["invoice"]
+    done = await apply_document(ctx, refunded)
+    assert "cancelled" not in done
+    assert len(done.get("credits") or []) == 1
+    assert (await apply_document(ctx, refunded))["outcome"] == "duplicate"
+
+    state = await _state(http, company.database_number)
+    assert not state["orders"][0].get("Cancelled")
+    credits = [i for i in state["invoices"] if str(i["DocumentNumber"]) != invoice]
+    assert len(credits) == 1 and Decimal(str(credits[0]["Total"])) == -Decimal(_order()["total"])
+
+
+async def test_a_refunded_snapshot_overtaking_the_completed_one_still_invoices_and_credits(
+    settings: CommonSettings, database: Any, redis_client: aioredis.Redis, http: httpx.AsyncClient
+) -> None:
+    """Chaos seed 9 lost an invoice this way: the completed snapshot was still queued (a mapper
+    killed, RabbitMQ restarted) when the backfill's refunded one was applied; the order was
+    cancelled as 'refunded before it was invoiced', and the completed snapshot then was stale."""
+    company, ctx = await _klarna_tenant(settings, database, redis_client, http)
+    shop = ShopSettings()
+    completed = order_command("shop", _order(status="completed", date_modified_gmt="2026-05-13T09:00:00",
+                                             date_completed_gmt="2026-05-13T09:00:00"), shop)
+    refunded = order_command("shop", _refunded_in_full(date_completed_gmt="2026-05-13T09:00:00"), shop)
+
+    await apply_document(ctx, order_command("shop", _order(), shop))
+    done = await apply_document(ctx, refunded)
+    assert "cancelled" not in done and done.get("invoice") and len(done.get("credits") or []) == 1
+    assert (await apply_document(ctx, completed))["outcome"] == "stale"
+
+    state = await _state(http, company.database_number)
+    assert not state["orders"][0].get("Cancelled")
+    assert len(state["invoices"]) == 2  # the invoice and its credit
+    assert len(state["invoicepayments"]) == 1  # the customer paid before the refund

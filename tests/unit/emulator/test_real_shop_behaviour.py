@@ -91,8 +91,11 @@ async def test_refunds_are_listed_by_id_reason_total_and_served_in_full(emulator
     assert [(t["rate_percent"], t["tax_total"]) for t in listed["tax_lines"]] == [(25, "-59.80")]
     assert order["status"] == "processing" and shirt["stock_quantity"] == 49  # restocked
 
+    shop.update_order(order["id"], {"status": "completed"})
+    completed_at = order["date_completed_gmt"]
+    assert completed_at == order["date_modified_gmt"]
     shop.refund_all(order["id"])
-    assert order["status"] == "refunded"
+    assert order["status"] == "refunded" and order["date_completed_gmt"] == completed_at  # kept, as WooCommerce does
 
 
 async def test_sku_finds_variations_and_a_read_only_key_cannot_write(emulator: Emulator) -> None:

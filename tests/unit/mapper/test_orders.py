@@ -212,6 +212,19 @@ def test_statuses_drive_convert_cancel_and_ignore() -> None:
     assert ignore_reason(build_order(OrderSpec(**{**base.__dict__, "status": "checkout-draft"})), DEFAULT)
 
 
+def test_a_refunded_order_converts_only_if_it_was_completed() -> None:
+    """A refunded snapshot can overtake the completed one: one that WooCommerce completed first is
+    invoiced (then credited); one refunded while processing is not (the writer cancels it)."""
+    base = OrderSpec(items=[Item("Stol", "STOL-1", 1, D("100.00"), D(25))], status="refunded")
+    refund = [{"id": 9, "reason": "", "total": "-125.00"}]
+    completed_first = order_command("shop", {**build_order(base), "refunds": refund,
+                                             "date_completed_gmt": "2026-05-12T10:00:00"}, DEFAULT)
+    assert completed_first.convert_to_invoice is True and len(completed_first.credits) == 1
+    never_completed = order_command("shop", {**build_order(base), "refunds": refund,
+                                             "date_completed_gmt": None}, DEFAULT)
+    assert never_completed.convert_to_invoice is False
+
+
 def test_lines_that_do_not_add_up_are_dead_lettered_or_booked_with_a_warning() -> None:
     order = build_order(OrderSpec(items=[Item("Stol", "STOL-1", 1, D("100.00"), D(25))]))
     order["total"] = "125.50"  # WooCommerce's own total disagrees with its lines

@@ -32,6 +32,7 @@ from libs.common.errors import PermanentError
 from libs.common.fortnox.client import FortnoxClient
 from libs.common.fortnox.ratelimit import RateLimiter
 from libs.common.fortnox.tokens import TokenManager
+from libs.common.outbound import guarded_client
 from libs.common.overview import store_errors
 from libs.common.publisher import Publisher
 from libs.common.settings import CommonSettings
@@ -65,7 +66,7 @@ async def connections(tenant_id: str) -> AsyncIterator[Connections]:
     settings = CommonSettings()
     engine = make_engine(settings.database_url, settings.db_schema, pool_size=2)
     redis = aioredis.from_url(settings.redis_url)
-    http = httpx.AsyncClient(timeout=30)
+    http = guarded_client(timeout=30)  # tenant URLs: the resolved address is checked at connect
     try:
         sessions = make_sessionmaker(engine)
         box = SecretBox(settings.secret_keys.get_secret_value())

@@ -133,8 +133,10 @@ class Backfill:
             return "skipped"
         if decision.object_id is None:  # shaped like a REST error: names no object
             return self._refuse(tenant, resource, item, _Refused("invalid-body", decision.reason), report)
-        # A deletion's identity is its webhook body, `{"id": N}`, stamp-less: the same id as the webhook.
-        eid = event_id(tenant, resource, decision.object_id, decision.modified, snapshot, event)
+        # A deletion read from the trash listing keeps the trashed object's stamp, so trash -> restore
+        # -> trash are two events (delivery.event_id); its body stays the webhook's `{"id": N}`.
+        modified = item.get("date_modified_gmt") if event == "deleted" else decision.modified
+        eid = event_id(tenant, resource, decision.object_id, modified, snapshot, event)
         if self.dedup is not None and not await self.dedup.claim(eid):
             return "skipped"
         try:
